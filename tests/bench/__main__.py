@@ -1,0 +1,27 @@
+"""`make bench`: every benchmark, printed as figures and ratios against references run alongside.
+
+Usage: python -m tests.bench [name ...]   (names: engine, http)
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+SUITES = {
+    "engine": ("tests.bench.engine", "PipyJS callbacks vs hand-written Python"),
+    "http": ("tests.bench.http_hello", "HTTP hello: pipyd vs uvloop+httptools vs aiohttp (wrk, 50 connections)"),
+}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(SUITES)
+    for name in names:
+        module, title = SUITES[name]
+        print(f"\n== {title}")
+        for label, value in importlib.import_module(module).run():
+            print(f"  {label:<58} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
