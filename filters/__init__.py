@@ -1,0 +1,5 @@
+"""Every filter family; importing this package (``pipyd.filters``) registers them all.
+One import per family, one per line."""
+from . import debug  # noqa: F401
+from . import handle  # noqa: F401
+from . import replace  # noqa: F401

@@ -1,0 +1,19 @@
+"""Host objects for scripts: the Pipy builtins beyond ECMAScript (reference §3).
+
+``host_globals()`` is what every module's globals get on top of the ECMAScript builtins; the
+per-module ``pipy`` is added by the Worker.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+def host_globals() -> dict[str, Any]:
+    from pipyd.events import Data, Message, MessageEnd, MessageStart, StreamEnd
+    return {
+        "Data": Data,
+        "Message": Message,
+        "MessageStart": MessageStart,
+        "MessageEnd": MessageEnd,
+        "StreamEnd": StreamEnd,
+    }

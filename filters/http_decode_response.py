@@ -1,0 +1,236 @@
+"""HTTP/1.x response decoding, sans-I/O, in Python.
+
+Responses are framed here rather than by llhttp because the framing depends on the request
+(RFC 9112 §6.3): a response to HEAD has no body whatever its content-length says, a 2xx to
+CONNECT turns the connection into a tunnel, and the caller must be able to say so between two
+pipelined responses, at a byte position llhttp (through httptools) cannot report.
+
+Same sink as the request decoder: ``on_message_start(head)``, ``on_body(bytes)``,
+``on_message_end(tail)``, ``on_error(status, reason)``, ``on_tunnel(bytes)``.
+
+Rules:
+- Head (reference §4.2): ``{protocol, headers, status, statusText}``; names lower-cased, repeated
+  headers overwrite except ``set-cookie`` (array). ``statusText`` is the whole reason phrase.
+- Framing, in order: 1xx interim (101 -> tunnel); CONNECT expected and 2xx -> tunnel; HEAD
+  expected (``bodiless``), 204, 304 -> no body; ``transfer-encoding`` ending in ``chunked`` ->
+  chunked (extensions skipped, trailers ignored); other ``transfer-encoding`` -> until close;
+  ``content-length`` (digits only; two different values are an error) -> that many bytes;
+  else until close.
+- Malformed input -> ``on_error(502, 'Bad Gateway')``; a head over ``max_head_size`` -> 502 too
+  (a gateway answers for its upstream).
+"""
+from __future__ import annotations
+
+import re
+from collections import deque
+from typing import Any
+
+from pipyd.js.values import JSObject
+
+from .http_decode import DEFAULT_MAX_HEAD_SIZE, header_name, store_header
+
+_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: ([\t \x21-\x7e\x80-\xff]*))?")
+# field-name = token; field-value = no CTLs but HTAB (RFC 9110 §5.1, §5.5); no obs-fold
+_HEADER_BLOCK = re.compile(
+    rb"(?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t \x21-\x7e\x80-\xff]*)*")
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,15})[\t ]*(?:;[\t \x21-\x7e\x80-\xff]*)?")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+HEAD, LENGTH, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, TRAILERS, UNTIL_CLOSE, TUNNEL, DEAD = range(9)
+_MAX_CHUNK_LINE = 4096
+
+
+class ResponseDecoder:
+    __slots__ = ("sink", "max_head_size", "bodiless", "_expect", "_buf", "_state", "_remaining",
+                 "_trailer_size")
+
+    def __init__(self, sink: Any, max_head_size: int = DEFAULT_MAX_HEAD_SIZE) -> None:
+        self.sink = sink
+        self.max_head_size = max_head_size
+        self.bodiless = False  # default for final responses with no expectation queued
+        self._expect: deque[tuple[bool, bool]] = deque()
+        self._buf = b""
+        self._state = HEAD
+        self._remaining = 0
+        self._trailer_size = 0
+
+    def expect(self, bodiless: bool = False, connect: bool = False) -> None:
+        """Queue what the next unanswered request implies for its (final) response."""
+        self._expect.append((bodiless, connect))
+
+    @property
+    def in_message(self) -> bool:
+        return HEAD < self._state < TUNNEL or (self._state == HEAD and bool(self._buf.strip(b"\r\n")))
+
+    def feed(self, data: bytes) -> None:
+        state = self._state
+        if state == TUNNEL:
+            self.sink.on_tunnel(data)
+            return
+        if state == DEAD:
+            return
+        buf = self._buf + data if self._buf else data
+        self._buf = b""
+        try:
+            self._run(buf)
+        except _Malformed:
+            self._fail()
+
+    def feed_eof(self) -> None:
+        state = self._state
+        if state == UNTIL_CLOSE:
+            self._state = HEAD
+            self.sink.on_message_end(None)
+        elif state != TUNNEL and state != DEAD and self.in_message:
+            self._fail()
+
+    def _run(self, buf: bytes) -> None:
+        pos = 0
+        n = len(buf)
+        sink = self.sink
+        while pos < n:
+            state = self._state
+            if state == LENGTH:
+                left = n - pos
+                r = self._remaining
+                if left < r:
+                    self._remaining = r - left
+                    sink.on_body(buf[pos:] if pos else buf)
+                    return
+                sink.on_body(buf[pos:pos + r])
+                pos += r
+                self._state = HEAD
+                sink.on_message_end(None)
+            elif state == HEAD:
+                pos = self._head(buf, pos)
+                if pos < 0:
+                    return
+            elif state == UNTIL_CLOSE:
+                sink.on_body(buf[pos:] if pos else buf)
+                return
+            elif state == CHUNK_DATA:
+                left = n - pos
+                r = self._remaining
+                if left < r:
+                    self._remaining = r - left
+                    sink.on_body(buf[pos:] if pos else buf)
+                    return
+                sink.on_body(buf[pos:pos + r])
+                pos += r
+                self._state = CHUNK_CRLF
+            elif state == TUNNEL:
+                sink.on_tunnel(buf[pos:] if pos else buf)
+                return
+            elif state == DEAD:
+                return
+            else:
+                pos = self._chunk_framing(buf, pos, state)
+                if pos < 0:
+                    return
+
+    def _head(self, buf: bytes, pos: int) -> int:
+        while buf.startswith(b"\r\n", pos):  # RFC 9112 §2.2: ignore empty lines before a message
+            pos += 2
+        end = buf.find(b"\r\n\r\n", pos)
+        if end < 0:
+            if len(buf) - pos > self.max_head_size:
+                raise _Malformed
+            self._buf = buf[pos:]
+            return -1
+        if end - pos > self.max_head_size:
+            raise _Malformed
+        first = buf.find(b"\r\n", pos)
+        m = _STATUS_LINE.fullmatch(buf, pos, first)
+        if m is None or _HEADER_BLOCK.fullmatch(buf, first, end) is None:
+            raise _Malformed
+        headers = JSObject()
+        for line in buf[first + 2:end].split(b"\r\n") if end > first else ():
+            name, _, value = line.partition(b":")
+            k = header_name(name)
+            v = value.lstrip(b" \t").decode("utf-8", "surrogateescape")
+            if k == "content-length" and k in headers and headers[k] != v:
+                raise _Malformed  # RFC 9112 §6.3 rule 5: conflicting lengths
+            store_header(headers, k, v)
+        status = int(m.group(2))
+        reason = m.group(3)
+        head = JSObject(protocol="HTTP/1.1" if m.group(1) == b"1" else "HTTP/1.0", headers=headers,
+                        status=status,
+                        statusText=reason.decode("utf-8", "surrogateescape") if reason else "")
+        self._frame(status, headers)
+        self.sink.on_message_start(head)
+        state = self._state
+        if state == HEAD or state == TUNNEL:  # no body: the message ends with its head
+            self.sink.on_message_end(None)
+        return end + 4
+
+    def _frame(self, status: int, headers: JSObject) -> None:
+        if status < 200:
+            self._state = TUNNEL if status == 101 else HEAD
+            return
+        bodiless, connect = self._expect.popleft() if self._expect else (self.bodiless, False)
+        if connect and status < 300:
+            self._state = TUNNEL
+        elif bodiless or status == 204 or status == 304:
+            self._state = HEAD
+        elif "transfer-encoding" in headers:
+            te = headers["transfer-encoding"]
+            chunked = te.rpartition(",")[2].strip(" \t").lower() == "chunked"
+            self._state = CHUNK_SIZE if chunked else UNTIL_CLOSE
+        elif "content-length" in headers:
+            cl = headers["content-length"]
+            if _DIGITS.fullmatch(cl) is None:
+                raise _Malformed
+            self._remaining = int(cl)
+            self._state = LENGTH if self._remaining else HEAD
+        else:
+            self._state = UNTIL_CLOSE
+
+    def _chunk_framing(self, buf: bytes, pos: int, state: int) -> int:
+        """CHUNK_SIZE, CHUNK_CRLF and TRAILERS: line-based, never on the hot path of large bodies."""
+        if state == CHUNK_CRLF:
+            if len(buf) - pos < 2:
+                self._buf = buf[pos:]
+                return -1
+            if not buf.startswith(b"\r\n", pos):
+                raise _Malformed
+            self._state = CHUNK_SIZE
+            return pos + 2
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            if len(buf) - pos > _MAX_CHUNK_LINE:
+                raise _Malformed
+            self._buf = buf[pos:]
+            return -1
+        if state == CHUNK_SIZE:
+            m = _CHUNK_SIZE.fullmatch(buf, pos, eol)
+            if m is None:
+                raise _Malformed
+            size = int(m.group(1), 16)
+            if size:
+                self._remaining = size
+                self._state = CHUNK_DATA
+            else:
+                self._trailer_size = 0
+                self._state = TRAILERS
+            return eol + 2
+        if eol == pos:  # the empty line that ends the trailer section
+            self._state = HEAD
+            self.sink.on_message_end(None)
+            return eol + 2
+        self._trailer_size += eol - pos + 2
+        if self._trailer_size > self.max_head_size:
+            raise _Malformed
+        return eol + 2
+
+    def _fail(self) -> None:
+        self._state = DEAD
+        self._buf = b""
+        self.sink.on_error(502, "Bad Gateway")
+
+    @property
+    def dead(self) -> bool:
+        return self._state == DEAD
+
+
+class _Malformed(Exception):
+    pass

@@ -1,0 +1,975 @@
+"""PipyJS parser: hand-written recursive descent producing ESTree nodes (pipyd.js.nodes).
+
+Expressions use precedence climbing for the binary operators (one call per operand instead of
+one per grammar level). Arrow parameters and destructuring assignment targets are parsed first as
+expressions and converted to patterns when ``=>`` or ``=`` follows (the "cover grammars" of
+ECMA-262 §13.2.5 and §13.15.5). Automatic semicolon insertion follows §12.9 using the
+lexer's newline-before flag. Statements live in the second half of the file.
+"""
+from __future__ import annotations
+
+from . import nodes as N
+from .errors import JSSyntaxError
+from .lexer import KEYWORDS, Lexer, Token
+
+# §13.6-§13.13 binary operators, tighter binding = higher number. `??` sits below `||` so that
+# mixing them without parentheses is caught by the check in _binary (§13.13 CoalesceExpression).
+BINARY_PREC = {
+    "??": 1, "||": 2, "&&": 3, "|": 4, "^": 5, "&": 6,
+    "==": 7, "!=": 7, "===": 7, "!==": 7,
+    "<": 8, ">": 8, "<=": 8, ">=": 8, "instanceof": 8, "in": 8,
+    "<<": 9, ">>": 9, ">>>": 9, "+": 10, "-": 10, "*": 11, "/": 11, "%": 11, "**": 12,
+}
+LOGICAL = frozenset(("??", "||", "&&"))
+ASSIGN_OPS = frozenset("= += -= *= /= %= **= <<= >>= >>>= &= |= ^= &&= ||= ??=".split())
+UNARY_OPS = frozenset(("delete", "void", "typeof", "+", "-", "!", "~"))
+# Parts of JavaScript that PipyJS leaves out (see specs/pipyjs.md, "Out of scope").
+UNSUPPORTED = {
+    "class": "Classes are not supported in PipyJS",
+    "import": "'import' is not supported in PipyJS (use pipy.solve, chain or use)",
+    "export": "'export' declarations are not supported in PipyJS",
+    "with": "'with' statements are not supported in PipyJS",
+    "debugger": "'debugger' statements are not supported in PipyJS",
+    "super": "'super' is not supported in PipyJS",
+    "extends": "Classes are not supported in PipyJS",
+}
+NO_ASYNC = "async functions are not supported in PipyJS"
+NO_GENERATORS = "Generators are not supported in PipyJS"
+NO_AWAIT = "'await' is not supported in PipyJS"
+NO_YIELD = "'yield' is not supported in PipyJS"
+
+
+class Parser:
+    """One parse of one source text; see ``parse``."""
+
+    def __init__(self, source: str, filename: str = "<eval>") -> None:
+        self.lx = Lexer(source, filename)
+        self.tok: Token = self.lx.next()
+        self.prev_end = 0  # source offset where the last consumed token ended
+        self.parens: set[N.Node] = set()  # expressions written inside ( )
+        self.cover_inits: list[Token] = []  # `{a = 1}` waiting to become a pattern
+        self.in_function = False
+        self.labels: list[tuple[str, bool]] = []  # (name, labels a loop)
+        self.loops = 0  # enclosing iteration statements (continue targets)
+        self.breakables = 0  # enclosing loops and switches (break targets)
+
+    # -- token helpers -------------------------------------------------------------------
+    def advance(self) -> Token:
+        tok = self.tok
+        self.prev_end = tok.end
+        self.tok = self.lx.next()
+        return tok
+
+    def expect(self, type_: str) -> Token:
+        if self.tok.type != type_:
+            self.unexpected()
+        return self.advance()
+
+    def fin(self, node: N.Node, start: Token | N.Node) -> N.Node:
+        """Give ``node`` the span from ``start`` to the end of the last consumed token."""
+        node.line = start.line
+        node.col = start.col
+        node.end_line, node.end_col = self.lx.loc(self.prev_end)
+        return node
+
+    def error(self, message: str, at: Token | N.Node | None = None) -> JSSyntaxError:
+        at = at or self.tok
+        if isinstance(at, Token):
+            return self.lx.error(message, at.start)
+        return JSSyntaxError(message, self.lx.filename, at.line, at.col,
+                             self.lx.source_line(at.line))
+
+    def unexpected(self, tok: Token | None = None) -> None:
+        tok = tok or self.tok
+        t = tok.type
+        if t == "eof":
+            msg = "Unexpected end of input"
+        elif t == "name":
+            msg = _NAME_ERRORS.get(tok.value) or f"Unexpected identifier '{tok.value}'"
+        elif t in _TOKEN_WORDS:
+            msg = _TOKEN_WORDS[t]
+        elif t in UNSUPPORTED:
+            msg = UNSUPPORTED[t]
+        else:
+            msg = f"Unexpected token '{t}'"
+        raise self.lx.error(msg, tok.start)
+
+    def semicolon(self) -> None:
+        """Consume a `;` or insert one (§12.9: before `}`, at the end, after a newline)."""
+        t = self.tok
+        if t.type == ";":
+            self.advance()
+        elif not (t.nl or t.type == "}" or t.type == "eof"):
+            self.unexpected()
+
+    # -- expressions ---------------------------------------------------------------------
+    def expression(self, no_in: bool = False, cover: bool = False) -> N.Node:
+        """Expression (§13.16): assignment expressions separated by commas."""
+        start = self.tok
+        expr = self.assign(no_in, cover)
+        if self.tok.type != ",":
+            return expr
+        items = [expr]
+        while self.tok.type == ",":
+            self.advance()
+            items.append(self.assign(no_in, cover))
+        return self.fin(N.SequenceExpression(items), start)
+
+    def assign(self, no_in: bool = False, cover: bool = False) -> N.Node:
+        """AssignmentExpression (§13.15); ``cover`` defers `{a = 1}` checks to the caller."""
+        start = self.tok
+        mark = len(self.cover_inits)
+        left = self.conditional(no_in)
+        op = self.tok.type
+        if op not in ASSIGN_OPS:
+            if not cover and len(self.cover_inits) > mark:
+                raise self.error("Invalid shorthand property initializer", self.cover_inits[mark])
+            return left
+        kind = type(left)
+        if op == "=" and (kind is N.ObjectExpression or kind is N.ArrayExpression) \
+                and left not in self.parens:
+            left = self.to_pattern(left, False)
+            del self.cover_inits[mark:]
+        elif kind is not N.Identifier and kind is not N.MemberExpression:
+            raise self.error("Invalid left-hand side in assignment", left)
+        if len(self.cover_inits) > mark:
+            raise self.error("Invalid shorthand property initializer", self.cover_inits[mark])
+        self.advance()
+        right = self.assign(no_in)
+        return self.fin(N.AssignmentExpression(op, left, right), start)
+
+    def conditional(self, no_in: bool) -> N.Node:
+        start = self.tok
+        test = self.binary(0, no_in)
+        if self.tok.type != "?" or (type(test) is N.ArrowFunctionExpression and
+                                    test not in self.parens):
+            return test
+        self.advance()
+        consequent = self.assign()
+        self.expect(":")
+        alternate = self.assign(no_in)
+        return self.fin(N.ConditionalExpression(test, consequent, alternate), start)
+
+    def binary(self, min_prec: int, no_in: bool) -> N.Node:
+        """Precedence climbing over BINARY_PREC; `**` is right-associative (§13.6)."""
+        left = self.unary()
+        while True:
+            op = self.tok.type
+            prec = BINARY_PREC.get(op)
+            if prec is None or prec < min_prec or (no_in and op == "in"):
+                return left
+            kind = type(left)
+            if kind is N.ArrowFunctionExpression and left not in self.parens:
+                # `() => {} + 1`: an arrow function is never an operand without parentheses
+                return left
+            if op == "**" and kind is N.UnaryExpression and left not in self.parens:
+                raise self.error("Unary operator used immediately before exponentiation "
+                                 "expression. Parenthesis must be used to disambiguate "
+                                 "operator precedence")
+            if op in LOGICAL:
+                # §13.13: `a ?? b || c` and `a || b ?? c` need parentheses. The right operand
+                # of `??` stops below `&&`, so every mix shows up here with `left` as `??`.
+                if kind is N.LogicalExpression and left not in self.parens and \
+                        (left.operator == "??") != (op == "??"):
+                    self.unexpected()
+                self.advance()
+                right = self.binary(4 if op == "??" else prec + 1, no_in)
+                node = N.LogicalExpression(op, left, right)
+            else:
+                self.advance()
+                right = self.binary(prec if op == "**" else prec + 1, no_in)
+                node = N.BinaryExpression(op, left, right)
+            left = self.fin(node, left)
+
+    def unary(self) -> N.Node:
+        tok = self.tok
+        t = tok.type
+        if t in UNARY_OPS:
+            self.advance()
+            arg = self.unary()
+            return self.fin(N.UnaryExpression(t, True, arg), tok)
+        if t == "++" or t == "--":
+            self.advance()
+            arg = self.unary()
+            if type(arg) is not N.Identifier and type(arg) is not N.MemberExpression:
+                raise self.error("Invalid left-hand side expression in prefix operation", arg)
+            return self.fin(N.UpdateExpression(t, True, arg), tok)
+        expr = self.lhs()
+        t = self.tok.type
+        if (t == "++" or t == "--") and not self.tok.nl:  # §12.9.1 restricted production
+            if type(expr) is N.ArrowFunctionExpression and expr not in self.parens:
+                return expr
+            if type(expr) is not N.Identifier and type(expr) is not N.MemberExpression:
+                raise self.error("Invalid left-hand side expression in postfix operation", expr)
+            self.advance()
+            return self.fin(N.UpdateExpression(t, False, expr), tok)
+        return expr
+
+    def lhs(self) -> N.Node:
+        """LeftHandSideExpression: new, calls, member access, optional chains (§13.3)."""
+        start = self.tok
+        expr = self.new_expression() if start.type == "new" else self.primary()
+        if type(expr) is N.ArrowFunctionExpression and expr not in self.parens:
+            # `() => {}()` is not a call (§15.3: an arrow is an AssignmentExpression)
+            return expr
+        return self.subscripts(expr, start, False)
+
+    def new_expression(self) -> N.Node:
+        start = self.advance()
+        if self.tok.type == ".":
+            raise self.error("'new.target' is not supported in PipyJS")
+        callee_start = self.tok
+        callee = self.new_expression() if callee_start.type == "new" else self.primary()
+        callee = self.subscripts(callee, callee_start, True)
+        args = self.arguments() if self.tok.type == "(" else []
+        return self.fin(N.NewExpression(callee, args), start)
+
+    def subscripts(self, expr: N.Node, start: Token, no_call: bool) -> N.Node:
+        chained = False
+        while True:
+            t = self.tok.type
+            if t == ".":
+                self.advance()
+                expr = self.fin(N.MemberExpression(expr, self.identifier_name(), False, False),
+                                start)
+            elif t == "[":
+                self.advance()
+                prop = self.expression()
+                self.expect("]")
+                expr = self.fin(N.MemberExpression(expr, prop, True, False), start)
+            elif t == "(" and not no_call:
+                if type(expr) is N.Identifier and expr.name == "async" and \
+                        expr not in self.parens:
+                    args = self.arguments()
+                    if self.tok.type == "=>":
+                        raise self.error(NO_ASYNC, start)
+                else:
+                    args = self.arguments()
+                expr = self.fin(N.CallExpression(expr, args, False), start)
+            elif t == "?.":
+                if no_call:
+                    raise self.error("Invalid optional chain from new expression")
+                chained = True
+                expr = self._optional_link(expr, start)
+            elif t == "template":
+                if chained:
+                    raise self.error("Invalid tagged template on optional chain")
+                quasi = self.template(True)
+                expr = self.fin(N.TaggedTemplateExpression(expr, quasi), start)
+            else:
+                break
+        if chained:  # ESTree wraps a whole chain `a?.b.c()` in one ChainExpression
+            expr = self.fin(N.ChainExpression(expr), start)
+        return expr
+
+    def _optional_link(self, expr: N.Node, start: Token) -> N.Node:
+        self.advance()
+        t = self.tok.type
+        if t == "(":
+            return self.fin(N.CallExpression(expr, self.arguments(), True), start)
+        if t == "[":
+            self.advance()
+            prop = self.expression()
+            self.expect("]")
+            return self.fin(N.MemberExpression(expr, prop, True, True), start)
+        if t == "template":
+            raise self.error("Invalid tagged template on optional chain")
+        return self.fin(N.MemberExpression(expr, self.identifier_name(), False, True), start)
+
+    def arguments(self) -> list[N.Node]:
+        self.expect("(")
+        args = []
+        while self.tok.type != ")":
+            if self.tok.type == "...":
+                start = self.advance()
+                args.append(self.fin(N.SpreadElement(self.assign()), start))
+            else:
+                args.append(self.assign())
+            if self.tok.type != ")":
+                self.expect(",")
+        self.advance()
+        return args
+
+    def identifier_name(self) -> N.Node:
+        """IdentifierName (§12.7): reserved words are fine after `.` and as property keys."""
+        tok = self.tok
+        if tok.type != "name" and tok.type not in KEYWORDS:
+            self.unexpected()
+        self.advance()
+        return self.fin(N.Identifier(tok.value), tok)
+
+    def identifier(self) -> N.Node:
+        """An IdentifierReference or BindingIdentifier: a name that is not reserved."""
+        tok = self.tok
+        if tok.type != "name" or tok.value in _NAME_ERRORS:
+            self.unexpected()
+        self.advance()
+        return self.fin(N.Identifier(tok.value), tok)
+
+    def primary(self) -> N.Node:
+        tok = self.tok
+        t = tok.type
+        if t == "name":
+            return self._name_or_arrow(tok)
+        method = _PRIMARY.get(t)
+        if method is not None:
+            return method(self, tok)
+        self.unexpected()
+
+    def _name_or_arrow(self, tok: Token) -> N.Node:
+        name = tok.value
+        if name in _NAME_ERRORS:
+            self._reserved_name(tok)
+        self.advance()
+        ident = self.fin(N.Identifier(name), tok)
+        nxt = self.tok
+        if nxt.type == "=>" and not nxt.nl:
+            return self.arrow_body([ident], tok)
+        if name == "async" and not nxt.nl and (nxt.type == "function" or nxt.type == "name"):
+            raise self.error(NO_ASYNC, tok)
+        return ident
+
+    def _reserved_name(self, tok: Token) -> None:
+        raise self.error(_NAME_ERRORS[tok.value], tok)
+
+    def _literal(self, tok: Token) -> N.Node:
+        self.advance()
+        value = _CONSTANTS[tok.type] if tok.type in _CONSTANTS else tok.value
+        return self.fin(N.Literal(value, self.lx.src[tok.start:tok.end]), tok)
+
+    def _this(self, tok: Token) -> N.Node:
+        self.advance()
+        return self.fin(N.ThisExpression(), tok)
+
+    def _regex(self, tok: Token) -> N.Node:
+        tok = self.tok = self.lx.rescan_regex(tok)
+        self.advance()
+        pattern, flags = tok.value
+        raw = self.lx.src[tok.start:tok.end]
+        return self.fin(N.Literal(None, raw, {"pattern": pattern, "flags": flags}), tok)
+
+    def _template_literal(self, tok: Token) -> N.Node:
+        return self.template(False)
+
+    def template(self, tagged: bool) -> N.Node:
+        """TemplateLiteral (§13.2.8); the parser drives the lexer through each `${ }`."""
+        start = self.tok
+        quasis, expressions = [], []
+        while True:
+            tok = self.tok
+            raw, tail, err = tok.extra
+            if err is not None and not tagged:
+                raise self.lx.error(err[0], err[1])
+            self.advance()
+            quasi = N.TemplateElement({"cooked": tok.value, "raw": raw}, tail)
+            quasi.line, quasi.col = self.lx.loc(tok.start + 1)
+            quasi.end_line, quasi.end_col = self.lx.loc(tok.end - (1 if tail else 2))
+            quasis.append(quasi)
+            if tail:
+                return self.fin(N.TemplateLiteral(quasis, expressions), start)
+            expressions.append(self.expression())
+            if self.tok.type != "}":
+                self.unexpected()
+            self.tok = self.lx.rescan_template(self.tok)
+
+    def _function_expression(self, tok: Token) -> N.Node:
+        return self.function(False)
+
+    def _unsupported(self, tok: Token) -> N.Node:
+        self.unexpected()
+
+    # -- array and object literals, parentheses, arrows, functions ---------------------
+    def _array(self, tok: Token) -> N.Node:
+        self.advance()
+        elements: list[N.Node | None] = []
+        while self.tok.type != "]":
+            t = self.tok.type
+            if t == ",":  # a hole
+                self.advance()
+                elements.append(None)
+                continue
+            if t == "...":
+                start = self.advance()
+                elements.append(self.fin(N.SpreadElement(self.assign(cover=True)), start))
+            else:
+                elements.append(self.assign(cover=True))
+            if self.tok.type != "]":
+                self.expect(",")
+        self.advance()
+        return self.fin(N.ArrayExpression(elements), tok)
+
+    def _object(self, tok: Token) -> N.Node:
+        self.advance()
+        props = []
+        while self.tok.type != "}":
+            props.append(self._property())
+            if self.tok.type != "}":
+                self.expect(",")
+        self.advance()
+        return self.fin(N.ObjectExpression(props), tok)
+
+    def _property(self) -> N.Node:
+        start = self.tok
+        if start.type == "...":
+            self.advance()
+            return self.fin(N.SpreadElement(self.assign(cover=True)), start)
+        if start.type == "*":
+            raise self.error(NO_GENERATORS)
+        key, computed = self.property_key()
+        t = self.tok.type
+        if start.type == "name" and start.value in _ACCESSOR_WORDS and t not in _AFTER_KEY:
+            return self._accessor(start)
+        if t == ":":
+            self.advance()
+            value = self.assign(cover=True)
+            return self.fin(N.Property(key, value, "init", False, False, computed), start)
+        if t == "(":
+            value = self._method_function()
+            return self.fin(N.Property(key, value, "init", True, False, computed), start)
+        if start.type != "name" or computed:
+            self.unexpected()
+        if start.value in _NAME_ERRORS:
+            self._reserved_name(start)
+        value = self._copy(N.Identifier(key.name), key)
+        if t == "=":  # CoverInitializedName: only valid once turned into a pattern
+            self.cover_inits.append(self.tok)
+            self.advance()
+            value = self.fin(N.AssignmentPattern(value, self.assign()), start)
+        return self.fin(N.Property(key, value, "init", False, True, False), start)
+
+    def _accessor(self, start: Token) -> N.Node:
+        # `get x() {}` / `set x(v) {}` (§13.2.5); `async x() {}` is out of scope.
+        kind = start.value
+        if kind == "async":
+            raise self.error(NO_ASYNC, start)
+        key, computed = self.property_key()
+        value = self._method_function()
+        if kind == "get" and value.params:
+            raise self.error("Getter must not have any formal parameters", value.params[0])
+        if kind == "set" and (len(value.params) != 1 or type(value.params[0]) is N.RestElement):
+            raise self.error("Setter must have exactly one formal parameter", value)
+        return self.fin(N.Property(key, value, kind, False, False, computed), start)
+
+    def property_key(self) -> tuple[N.Node, bool]:
+        tok = self.tok
+        t = tok.type
+        if t == "[":
+            self.advance()
+            key = self.assign()
+            self.expect("]")
+            return key, True
+        if t == "string" or t == "num":
+            return self._literal(tok), False
+        return self.identifier_name(), False
+
+    def _method_function(self) -> N.Node:
+        start = self.tok
+        params = self.function_params()
+        body = self.function_body()
+        return self.fin(N.FunctionExpression(None, params, body, False, False), start)
+
+    def _parenthesised(self, tok: Token) -> N.Node:
+        """`( ... )`: a parenthesised expression or the parameters of an arrow function."""
+        self.advance()
+        mark = len(self.cover_inits)
+        items: list[N.Node] = []
+        rest = None
+        trailing_comma = False
+        while self.tok.type != ")":
+            if self.tok.type == "...":
+                dots = self.advance()
+                rest = self.fin(N.RestElement(self.binding_target()), dots)
+                if self.tok.type != ")":
+                    raise self.error("Rest parameter must be last formal parameter")
+                break
+            items.append(self.assign(cover=True))
+            if self.tok.type != ")":
+                self.expect(",")
+                trailing_comma = self.tok.type == ")"
+        close = self.advance()
+        if self.tok.type == "=>" and not self.tok.nl:
+            params = [self.to_pattern(item, True) for item in items]
+            if rest is not None:
+                params.append(rest)
+            del self.cover_inits[mark:]
+            return self.arrow_body(params, tok)
+        if rest is not None:
+            raise self.error("Unexpected token '...'", rest)
+        if not items or trailing_comma:
+            self.unexpected(close)
+        if len(self.cover_inits) > mark:
+            raise self.error("Invalid shorthand property initializer", self.cover_inits[mark])
+        if len(items) == 1:
+            expr = items[0]
+        else:
+            expr = N.SequenceExpression(items, line=items[0].line, col=items[0].col,
+                                        end_line=items[-1].end_line, end_col=items[-1].end_col)
+        self.parens.add(expr)
+        return expr
+
+    def arrow_body(self, params: list[N.Node], start: Token) -> N.Node:
+        self.advance()  # =>
+        if self.tok.type == "{":
+            body = self.function_body()
+            return self.fin(N.ArrowFunctionExpression(None, params, body, False, False, False),
+                            start)
+        body = self.assign()
+        return self.fin(N.ArrowFunctionExpression(None, params, body, True, False, False), start)
+
+    def function(self, declaration: bool) -> N.Node:
+        start = self.advance()  # function
+        if self.tok.type == "*":
+            raise self.error(NO_GENERATORS)
+        ident = None
+        if self.tok.type != "(":
+            ident = self.identifier()
+        elif declaration:
+            raise self.error("Function statements require a function name")
+        params = self.function_params()
+        body = self.function_body()
+        cls = N.FunctionDeclaration if declaration else N.FunctionExpression
+        return self.fin(cls(ident, params, body, False, False), start)
+
+    def function_params(self) -> list[N.Node]:
+        self.expect("(")
+        params = []
+        while self.tok.type != ")":
+            if self.tok.type == "...":
+                dots = self.advance()
+                params.append(self.fin(N.RestElement(self.binding_target()), dots))
+                if self.tok.type != ")":
+                    raise self.error("Rest parameter must be last formal parameter")
+                break
+            params.append(self.binding_element())
+            if self.tok.type != ")":
+                self.expect(",")
+        self.advance()
+        return params
+
+    def function_body(self) -> N.Node:
+        """A function's `{ ... }`: `return` becomes legal, labels and loops start afresh."""
+        saved = self.in_function, self.labels, self.loops, self.breakables
+        self.in_function, self.labels, self.loops, self.breakables = True, [], 0, 0
+        body = self.block()
+        self.in_function, self.labels, self.loops, self.breakables = saved
+        return body
+
+    # -- patterns ------------------------------------------------------------------------
+    def binding_target(self) -> N.Node:
+        """BindingIdentifier or BindingPattern (§14.3.3)."""
+        t = self.tok.type
+        if t == "[":
+            return self._array_pattern()
+        if t == "{":
+            return self._object_pattern()
+        return self.identifier()
+
+    def binding_element(self) -> N.Node:
+        start = self.tok
+        target = self.binding_target()
+        if self.tok.type == "=":
+            self.advance()
+            return self.fin(N.AssignmentPattern(target, self.assign()), start)
+        return target
+
+    def _array_pattern(self) -> N.Node:
+        start = self.advance()
+        elements: list[N.Node | None] = []
+        while self.tok.type != "]":
+            if self.tok.type == ",":
+                self.advance()
+                elements.append(None)
+                continue
+            if self.tok.type == "...":
+                dots = self.advance()
+                elements.append(self.fin(N.RestElement(self.binding_target()), dots))
+                if self.tok.type != "]":
+                    raise self.error("Rest element must be last element")
+                break
+            elements.append(self.binding_element())
+            if self.tok.type != "]":
+                self.expect(",")
+        self.advance()
+        return self.fin(N.ArrayPattern(elements), start)
+
+    def _object_pattern(self) -> N.Node:
+        start = self.advance()
+        props = []
+        while self.tok.type != "}":
+            ps = self.tok
+            if ps.type == "...":
+                self.advance()
+                props.append(self.fin(N.RestElement(self.identifier()), ps))
+                if self.tok.type != "}":
+                    raise self.error("Rest element must be last element")
+                break
+            key, computed = self.property_key()
+            if self.tok.type == ":":
+                self.advance()
+                value = self.binding_element()
+                props.append(self.fin(N.Property(key, value, "init", False, False, computed), ps))
+            else:
+                if ps.type != "name" or computed:
+                    self.unexpected()
+                if ps.value in _NAME_ERRORS:
+                    self._reserved_name(ps)
+                value = self._copy(N.Identifier(key.name), key)
+                if self.tok.type == "=":
+                    self.advance()
+                    value = self.fin(N.AssignmentPattern(value, self.assign()), ps)
+                props.append(self.fin(N.Property(key, value, "init", False, True, False), ps))
+            if self.tok.type != "}":
+                self.expect(",")
+        self.advance()
+        return self.fin(N.ObjectPattern(props), start)
+
+    def to_pattern(self, node: N.Node, binding: bool) -> N.Node:
+        """Reinterpret an expression as an assignment target (§13.15.5) or, with ``binding``,
+        as arrow parameters (§15.3)."""
+        kind = type(node)
+        if node in self.parens and (binding or (kind is not N.Identifier and
+                                                kind is not N.MemberExpression)):
+            raise self.error("Invalid destructuring assignment target", node)
+        if kind is N.Identifier or kind in _PATTERNS or (kind is N.MemberExpression and
+                                                         not binding):
+            return node
+        if kind is N.ObjectExpression:
+            props = node.properties
+            for i, p in enumerate(props):
+                if type(p) is N.SpreadElement:
+                    props[i] = self._rest(p, i == len(props) - 1, binding)
+                elif p.kind != "init" or p.method:
+                    raise self.error("Invalid destructuring assignment target", p.value)
+                else:
+                    p.value = self.to_pattern(p.value, binding)
+            return self._copy(N.ObjectPattern(props), node)
+        if kind is N.ArrayExpression:
+            elements = node.elements
+            for i, e in enumerate(elements):
+                if type(e) is N.SpreadElement:
+                    elements[i] = self._rest(e, i == len(elements) - 1, binding)
+                elif e is not None:
+                    elements[i] = self.to_pattern(e, binding)
+            return self._copy(N.ArrayPattern(elements), node)
+        if kind is N.AssignmentExpression and node.operator == "=":
+            left = self.to_pattern(node.left, binding)
+            return self._copy(N.AssignmentPattern(left, node.right), node)
+        raise self.error("Invalid destructuring assignment target", node)
+
+    def _rest(self, spread: N.Node, last: bool, binding: bool) -> N.Node:
+        if not last:
+            raise self.error("Rest element must be last element", spread)
+        arg = self.to_pattern(spread.argument, binding)
+        if type(arg) is N.AssignmentPattern:
+            raise self.error("Invalid destructuring assignment target", arg)
+        return self._copy(N.RestElement(arg), spread)
+
+    @staticmethod
+    def _copy(node: N.Node, like: N.Node) -> N.Node:
+        node.line, node.col, node.end_line, node.end_col = \
+            like.line, like.col, like.end_line, like.end_col
+        return node
+
+    # -- statements (§14) ----------------------------------------------------------------
+    def program(self) -> N.Program:
+        body = []
+        while self.tok.type != "eof":
+            body.append(self.statement())
+        end_line, end_col = self.lx.loc(len(self.lx.src))
+        return N.Program(body, "script", line=1, col=0, end_line=end_line, end_col=end_col)
+
+    def statement(self) -> N.Node:
+        method = _STATEMENTS.get(self.tok.type)
+        if method is not None:
+            return method(self)
+        return self._expression_statement()
+
+    def _sub_statement(self) -> N.Node:
+        """The single statement of if/for/while/labels: no lexical declarations (§14.6)."""
+        t = self.tok.type
+        if t == "let" or t == "const":
+            raise self.error("Lexical declaration cannot appear in a single-statement context")
+        return self.statement()
+
+    def _expression_statement(self) -> N.Node:
+        start = self.tok
+        expr = self.expression()
+        if type(expr) is N.Identifier and self.tok.type == ":" and expr not in self.parens:
+            return self._labeled(expr, start)
+        self.semicolon()
+        return self.fin(N.ExpressionStatement(expr), start)
+
+    def _labeled(self, label: N.Node, start: Token) -> N.Node:
+        self.advance()  # :
+        name = label.name
+        if any(entry[0] == name for entry in self.labels):
+            raise self.error(f"Label '{name}' has already been declared", label)
+        self.labels.append((name, self.tok.type in _LOOP_WORDS))
+        body = self._sub_statement()
+        self.labels.pop()
+        return self.fin(N.LabeledStatement(label, body), start)
+
+    def block(self) -> N.Node:
+        start = self.expect("{")
+        body = []
+        while self.tok.type != "}":
+            body.append(self.statement())
+        self.advance()
+        return self.fin(N.BlockStatement(body), start)
+
+    def _empty(self) -> N.Node:
+        start = self.advance()
+        return self.fin(N.EmptyStatement(), start)
+
+    def variable_declaration(self, no_in: bool) -> N.Node:
+        """`var|let|const` declarators, without the `;` (for-statement heads share this)."""
+        start = self.advance()
+        decls = []
+        while True:
+            ds = self.tok
+            target = self.binding_target()
+            init = None
+            if self.tok.type == "=":
+                self.advance()
+                init = self.assign(no_in)
+            decls.append(self.fin(N.VariableDeclarator(target, init), ds))
+            if self.tok.type != ",":
+                break
+            self.advance()
+        return self.fin(N.VariableDeclaration(decls, start.type), start)
+
+    def _check_initializers(self, decl: N.Node) -> None:
+        for d in decl.declarations:
+            if d.init is None:
+                if decl.kind == "const":
+                    raise self.error("Missing initializer in const declaration", d.id)
+                if type(d.id) is not N.Identifier:
+                    raise self.error("Missing initializer in destructuring declaration", d.id)
+
+    def _var_statement(self) -> N.Node:
+        decl = self.variable_declaration(False)
+        self._check_initializers(decl)
+        self.semicolon()
+        return self.fin(decl, decl)
+
+    def _function_declaration(self) -> N.Node:
+        return self.function(True)
+
+    def _if(self) -> N.Node:
+        start = self.advance()
+        test = self._paren_expression()
+        consequent = self._sub_statement()
+        alternate = None
+        if self.tok.type == "else":
+            self.advance()
+            alternate = self._sub_statement()
+        return self.fin(N.IfStatement(test, consequent, alternate), start)
+
+    def _paren_expression(self) -> N.Node:
+        self.expect("(")
+        expr = self.expression()
+        self.expect(")")
+        return expr
+
+    def _loop_body(self) -> N.Node:
+        self.loops += 1
+        self.breakables += 1
+        body = self._sub_statement()
+        self.loops -= 1
+        self.breakables -= 1
+        return body
+
+    def _while(self) -> N.Node:
+        start = self.advance()
+        test = self._paren_expression()
+        return self.fin(N.WhileStatement(test, self._loop_body()), start)
+
+    def _do_while(self) -> N.Node:
+        start = self.advance()
+        body = self._loop_body()
+        self.expect("while")
+        test = self._paren_expression()
+        if self.tok.type == ";":  # §12.9.1: a `;` is inserted after do-while's `)` anyway
+            self.advance()
+        return self.fin(N.DoWhileStatement(body, test), start)
+
+    def _for(self) -> N.Node:
+        start = self.advance()
+        if self.tok.type == "name" and self.tok.value == "await":
+            raise self.error(NO_AWAIT)
+        self.expect("(")
+        init = None
+        t = self.tok.type
+        if t == "var" or t == "let" or t == "const":
+            init = self.variable_declaration(True)
+            if self._at_in_or_of():
+                if len(init.declarations) != 1 or init.declarations[0].init is not None:
+                    raise self.error(f"Invalid left-hand side in for-{self._in_or_of()} loop: "
+                                     "Must have a single binding.", init)
+                return self._for_in_of(start, init)
+            self._check_initializers(init)
+        elif t != ";":
+            mark = len(self.cover_inits)
+            init = self.expression(True, cover=True)
+            if self._at_in_or_of():
+                return self._for_in_of(start, self._for_target(init, mark))
+            if len(self.cover_inits) > mark:
+                raise self.error("Invalid shorthand property initializer",
+                                 self.cover_inits[mark])
+        self.expect(";")
+        test = None if self.tok.type == ";" else self.expression()
+        self.expect(";")
+        update = None if self.tok.type == ")" else self.expression()
+        self.expect(")")
+        return self.fin(N.ForStatement(init, test, update, self._loop_body()), start)
+
+    def _at_in_or_of(self) -> bool:
+        tok = self.tok
+        return tok.type == "in" or (tok.type == "name" and tok.value == "of")
+
+    def _in_or_of(self) -> str:
+        return "in" if self.tok.type == "in" else "of"
+
+    def _for_target(self, init: N.Node, mark: int) -> N.Node:
+        kind = type(init)
+        if (kind is N.ObjectExpression or kind is N.ArrayExpression) and init not in self.parens:
+            init = self.to_pattern(init, False)
+            del self.cover_inits[mark:]
+        elif kind is not N.Identifier and kind is not N.MemberExpression:
+            raise self.error(f"Invalid left-hand side in for-{self._in_or_of()} loop", init)
+        return init
+
+    def _for_in_of(self, start: Token, left: N.Node) -> N.Node:
+        is_of = self.advance().type != "in"
+        right = self.assign() if is_of else self.expression()
+        self.expect(")")
+        body = self._loop_body()
+        cls = N.ForOfStatement if is_of else N.ForInStatement
+        return self.fin(cls(left, right, body), start)
+
+    def _switch(self) -> N.Node:
+        start = self.advance()
+        discriminant = self._paren_expression()
+        self.expect("{")
+        cases = []
+        seen_default = False
+        self.breakables += 1
+        while self.tok.type != "}":
+            case = self.tok
+            if case.type == "case":
+                self.advance()
+                test = self.expression()
+            elif case.type == "default":
+                if seen_default:
+                    raise self.error("More than one default clause in switch statement")
+                seen_default = True
+                self.advance()
+                test = None
+            else:
+                self.unexpected()
+            self.expect(":")
+            body = []
+            while self.tok.type not in _CASE_END:
+                body.append(self.statement())
+            cases.append(self.fin(N.SwitchCase(test, body), case))
+        self.advance()
+        self.breakables -= 1
+        return self.fin(N.SwitchStatement(discriminant, cases), start)
+
+    def _break_continue(self) -> N.Node:
+        start = self.advance()
+        is_break = start.type == "break"
+        label = None
+        if self.tok.type == "name" and not self.tok.nl:  # §12.9.1 restricted production
+            label = self.identifier()
+            entry = next((e for e in reversed(self.labels) if e[0] == label.name), None)
+            if entry is None:
+                raise self.error(f"Undefined label '{label.name}'", label)
+            if not is_break and not entry[1]:
+                raise self.error(f"Illegal continue statement: '{label.name}' does not denote "
+                                 "an iteration statement", label)
+        elif is_break and not self.breakables:
+            raise self.error("Illegal break statement", start)
+        elif not is_break and not self.loops:
+            raise self.error("Illegal continue statement: no surrounding iteration statement",
+                             start)
+        self.semicolon()
+        return self.fin((N.BreakStatement if is_break else N.ContinueStatement)(label), start)
+
+    def _return(self) -> N.Node:
+        start = self.tok
+        if not self.in_function:  # a PipyJS file is a script: no top-level return
+            raise self.error("Illegal return statement")
+        self.advance()
+        t = self.tok
+        arg = None
+        if not (t.nl or t.type == ";" or t.type == "}" or t.type == "eof"):
+            arg = self.expression()
+        self.semicolon()
+        return self.fin(N.ReturnStatement(arg), start)
+
+    def _throw(self) -> N.Node:
+        start = self.advance()
+        if self.tok.nl:
+            raise self.error("Illegal newline after throw", start)
+        arg = self.expression()
+        self.semicolon()
+        return self.fin(N.ThrowStatement(arg), start)
+
+    def _try(self) -> N.Node:
+        start = self.advance()
+        block = self.block()
+        handler = finalizer = None
+        if self.tok.type == "catch":
+            catch = self.advance()
+            param = None
+            if self.tok.type == "(":
+                self.advance()
+                param = self.binding_target()
+                self.expect(")")
+            handler = self.fin(N.CatchClause(param, self.block()), catch)
+        if self.tok.type == "finally":
+            self.advance()
+            finalizer = self.block()
+        if handler is None and finalizer is None:
+            raise self.error("Missing catch or finally after try")
+        return self.fin(N.TryStatement(block, handler, finalizer), start)
+
+    def _unsupported_statement(self) -> N.Node:
+        self.unexpected()
+
+
+_CONSTANTS = {"null": None, "true": True, "false": False}
+_TOKEN_WORDS = {"num": "Unexpected number", "string": "Unexpected string",
+                "template": "Unexpected template string",
+                "regex": "Unexpected regular expression"}
+_NAME_ERRORS = {"await": NO_AWAIT, "yield": NO_YIELD}
+_PRIMARY = {
+    "num": Parser._literal, "string": Parser._literal, "null": Parser._literal,
+    "true": Parser._literal, "false": Parser._literal, "this": Parser._this,
+    "/": Parser._regex, "/=": Parser._regex, "template": Parser._template_literal,
+    "(": Parser._parenthesised, "[": Parser._array, "{": Parser._object,
+    "function": Parser._function_expression,
+}
+for _word in UNSUPPORTED:
+    _PRIMARY[_word] = Parser._unsupported
+_ACCESSOR_WORDS = frozenset(("get", "set", "async"))
+_AFTER_KEY = frozenset((",", ":", "(", "}", "="))
+_PATTERNS = frozenset((N.ObjectPattern, N.ArrayPattern, N.AssignmentPattern))
+_LOOP_WORDS = frozenset(("for", "while", "do"))
+_CASE_END = frozenset(("case", "default", "}"))
+_STATEMENTS = {
+    "{": Parser.block, "var": Parser._var_statement, "let": Parser._var_statement,
+    "const": Parser._var_statement, "function": Parser._function_declaration,
+    "if": Parser._if, "for": Parser._for, "while": Parser._while, "do": Parser._do_while,
+    "switch": Parser._switch, "break": Parser._break_continue,
+    "continue": Parser._break_continue, "return": Parser._return, "throw": Parser._throw,
+    "try": Parser._try, ";": Parser._empty,
+}
+for _word in UNSUPPORTED:
+    _STATEMENTS[_word] = Parser._unsupported_statement
+
+
+def parse(source: str, filename: str = "<eval>") -> N.Program:
+    """Parse a PipyJS script or module into an ESTree ``Program``; raises JSSyntaxError."""
+    return Parser(source, filename).program()

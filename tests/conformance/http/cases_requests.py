@@ -1,0 +1,54 @@
+"""Request decoding: bytes -> events (reference §4.1, RFC 9112)."""
+from .table import END, body, req
+
+CASES = [
+    # the tutorial's request, plus pipelining in one buffer
+    (b"GET /hi?x=1 HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\n\r\n",
+     [req("GET", "/hi?x=1", [("host", "a"), ("user-agent", "t")]), END]),
+    (b"GET / HTTP/1.0\r\n\r\n", [req("GET", "/", proto="HTTP/1.0"), END]),
+    (b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+     [req("GET", "/a"), END, req("GET", "/b"), END]),
+    # content-length body, then a pipelined request
+    (b"POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n",
+     [req("POST", "/p", [("content-length", "5")]), body(b"hello"), END, req("GET", "/"), END]),
+    # chunked with an extension and a trailer (ignored)
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;name=v\r\nhello\r\n1\r\n!\r\n"
+     b"0\r\nX-Trailer: 1\r\n\r\n",
+     [req("POST", "/", [("transfer-encoding", "chunked")]), body(b"hello!"), END]),
+    # repeated headers overwrite, set-cookie collects, values keep inner and trailing blanks (Pipy: text after the colon minus leading blanks), names lower-cased
+    (b"GET / HTTP/1.1\r\nX-A: 1\r\nx-a: 2\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nX-B:  p q \r\n\r\n",
+     [req("GET", "/", [("x-a", "2"), ("set-cookie", ["a=1", "b=2"]), ("x-b", "p q ")]), END]),
+    # non-ASCII header bytes round-trip (utf-8, surrogateescape); a raw non-ASCII target is 400
+    (b"GET / HTTP/1.1\r\nX: \xc3\xa9\xff\r\n\r\n", [req("GET", "/", [("x", "\xe9\udcff")]), END]),
+    (b"GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n", [("error", 400)]),
+    # CONNECT authority-form, absolute-form for proxies
+    (b"GET http://h/x HTTP/1.1\r\n\r\n", [req("GET", "http://h/x"), END]),
+    # leading empty line ignored (RFC 9112 §2.2)
+    (b"\r\nGET / HTTP/1.1\r\n\r\n", [req("GET", "/"), END]),
+    # malformed -> 400
+    (b"GET / HTTP/1.1\nHost: a\n\n", [("error", 400)]),
+    (b"G@T / HTTP/1.1\r\n\r\n", [("error", 400)]),
+    (b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", [("error", 400)]),
+    (b"GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n", [("error", 400)]),
+    (b"GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n", [("error", 400)]),
+    (b"GET /a b HTTP/1.1\r\n\r\n", [("error", 400)]),
+    # smuggling attempts -> 400
+    (b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     [("error", 400)]),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+     [("error", 400)]),
+    (b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", [("error", 400)]),
+    (b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", [("error", 400)]),
+    (b"POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc", [("error", 400)]),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nabc", [("error", 400)]),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n", [("error", 400)]),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", [("error", 400)]),
+    # bad chunk size
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", [req("POST", "/", [("transfer-encoding", "chunked")]), ("error", 400)]),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n",
+     [req("POST", "/", [("transfer-encoding", "chunked")]), body(b"abc"), ("error", 400)]),
+    # versions: only 1.0 / 1.1 (HTTP/2 prior knowledge is a later issue) -> 505
+    (b"GET / HTTP/1.2\r\n\r\n", [("error", 505)]),
+    (b"GET / HTTP/0.9\r\n\r\n", [("error", 505)]),
+    (b"GET / HTTP/2.0\r\n\r\n", [("error", 505)]),
+]
