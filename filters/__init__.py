@@ -3,3 +3,5 @@ One import per family, one per line."""
 from . import debug  # noqa: F401
 from . import handle  # noqa: F401
 from . import replace  # noqa: F401
+from . import connect  # noqa: F401
+from . import http  # noqa: F401  (also registers demuxHTTP/serveHTTP)

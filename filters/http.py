@@ -222,3 +222,6 @@ class EncodeHTTPResponse(_EncoderFilter):
                 self.next.process(StreamEnd())
         elif t is StreamEnd:
             self.next.process(evt)
+
+# the server filters register themselves from their own module
+from . import http_server  # noqa: E402,F401

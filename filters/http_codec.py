@@ -25,6 +25,9 @@ Pipy behaviour is a quirk not worth keeping):
 8. Header lines whose name or value contain CR or LF are dropped on encoding (response
    splitting); a malformed upstream response is a ``502`` error like a failed connection.
 9. An ``Upgrade`` request is an upgrade only with ``Connection: upgrade`` (RFC 9110 §7.8).
+10. serveHTTP: a handler that throws is answered ``500`` (Pipy: empty ``200``); a request with
+    ``Expect: 100-continue`` gets ``100 Continue`` first, since serveHTTP waits for the body.
+11. Requests pipelined after one that closes the connection are not served (RFC 9112 §9.6).
 """
 from __future__ import annotations
 

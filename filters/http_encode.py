@@ -77,7 +77,7 @@ def _js_string(v: Any) -> str:
 
 
 def _status_of(head: Any) -> int:
-    s = head.get("status") if head else None
+    s = head.get("status") if isinstance(head, dict) else None
     if type(s) is int and s:
         return s
     if not s:
@@ -133,8 +133,8 @@ def _without_split_lines(parts: list[str]) -> str:
 
 def response_head(head: Any, length: int, final: bool, bodiless: bool = False) -> bytes:
     """Encode a response head. ``length`` >= 0 is a content-length, else a framing mode."""
-    if head is undefined:
-        head = None
+    if not isinstance(head, dict):
+        head = None  # no head (or not an object): every default
     status = _status_of(head)
     proto = head.get("protocol") if head else None
     text = head.get("statusText") if head else None
@@ -163,9 +163,7 @@ def response_head(head: Any, length: int, final: bool, bodiless: bool = False) -
 
 def request_head(head: Any, length: int) -> bytes:
     """Encode a request head; requests always carry ``connection: keep-alive`` (§4.4)."""
-    if head is undefined:
-        head = None
-    if head:
+    if isinstance(head, dict):
         method = head.get("method") or "GET"
         path = head.get("path") or "/"
         proto = head.get("protocol") or "HTTP/1.1"
@@ -208,7 +206,7 @@ class MessageEncoder:
         """Begin a message. ``peer_http10``: the request was HTTP/1.0, so a long body cannot be
         chunked and is sent close-delimited instead (RFC 9112 §7.1: chunked needs HTTP/1.1).
         A response that can have no body (bodiless, 1xx, 204, 304) is written at once."""
-        if head is undefined:
+        if not isinstance(head, dict):
             head = None
         self._head = head
         self._final = final

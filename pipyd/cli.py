@@ -230,15 +230,16 @@ def worker_argv(args: list[str]) -> list[str]:
 
 
 def evaluate_expression(source: str) -> tuple[bool, int]:
-    """`pipyd -e`: evaluate the script; a value that is not a Configuration is printed on
-    stdout (Pipy §0.8) and the run ends. A Configuration is left to the worker to run
-    (returns handled=False)."""
-    from pipyd.js import engine
+    """`pipyd -e`: a script whose value is not a Configuration has that value printed on
+    stdout (reference §0.8) and the run ends with 0. Returns handled=False to let the worker
+    run it when the value is a Configuration, or when the bare evaluation failed: the worker
+    evaluates with the full module globals (`pipy` bound to its module) and reports errors
+    with their position, as for a file."""
     try:
-        value = engine.evaluate(source, "<eval>")
-    except Exception as e:  # a JS error or a syntax error: report it like a load failure
-        log.error(f"[pjs] {e}")
-        return True, EXIT_FAILURE
+        from pipyd.js import engine
+        value = _call_evaluate(engine.evaluate, source)
+    except Exception:
+        return False, 0
     if type(value).__name__ == "Configuration":
         return False, 0
     sys.stdout.write(_display(value) + "\n")
@@ -246,11 +247,23 @@ def evaluate_expression(source: str) -> tuple[bool, int]:
     return True, 0
 
 
-def _display(value: Any) -> str:
+def _call_evaluate(evaluate: Any, source: str) -> Any:
     try:
-        from pipyd.js import runtime
-        fmt = getattr(runtime, "display", None) or runtime.to_string
-        return fmt(value)
+        params = inspect.signature(evaluate).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if len(params) >= 2:
+        return evaluate(source, "<eval>")
+    return evaluate(source)
+
+
+def _display(value: Any) -> str:
+    """As console.log shows a value: strings raw, everything else inspected."""
+    if type(value) is str:
+        return value
+    try:
+        from pipyd.js.builtins.console import inspect as js_inspect
+        return js_inspect(value)
     except Exception:
         return str(value)
 
@@ -285,8 +298,9 @@ class Daemon:
         try:
             self.worker = Worker(o.entry, o)
             ok = await _maybe(self.worker.start())
-        except Exception as e:
-            log.error(f"{e}")
+        except Exception as e:  # a load failure (LoadError) or a port that cannot open
+            for line in str(e).splitlines() or [type(e).__name__]:
+                log.error(line)
             return EXIT_FAILURE
         if ok is False:
             return EXIT_FAILURE

@@ -231,10 +231,16 @@ class Listener:
 
     def repoint(self, layout: Any, new_context: Callable[[Any], Any],
                 options: ListenOptions | None = None) -> None:
-        """Reload: new connections use the new layout; open ones keep theirs (§1.6)."""
+        """Reload: new connections use the new layout and options; open ones keep theirs
+        (§1.6). One exception: a TCP port opened without maxConnections accepts through an
+        asyncio server, which cannot pause, so a limit added by a reload is not enforced
+        on it until the port is reopened (a warning says so)."""
         self.layout = layout
         self.new_context = new_context
         if options is not None:
+            if (getattr(self, "server", None) is not None and options.max_connections > 0):
+                log.warn(f"[listener] maxConnections on {self.describe()} takes effect "
+                         f"after a restart")
             self.options = options
 
     def describe(self) -> str:
@@ -262,6 +268,12 @@ class TCPListener(Listener):
     def pipelines(self) -> int:
         return len(self.connections)
 
+    def repoint(self, layout: Any, new_context: Callable[[Any], Any],
+                options: ListenOptions | None = None) -> None:
+        super().repoint(layout, new_context, options)
+        if self.loop is not None:
+            self._maybe_resume_accept()  # a raised or lifted limit may admit waiting peers
+
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.sock = bind_socket(self.ip, self.port, socket.SOCK_STREAM, self.reuse_port,
@@ -282,6 +294,8 @@ class TCPListener(Listener):
 
     def _on_acceptable(self) -> None:
         limit = self.options.max_connections
+        if limit <= 0:  # a reload lifted the limit: accept everything from now on
+            limit = 1 << 62
         while len(self.connections) + self.pending < limit:
             try:
                 conn, _ = self.sock.accept()
@@ -312,8 +326,8 @@ class TCPListener(Listener):
 
     def _maybe_resume_accept(self) -> None:
         limit = self.options.max_connections
-        if (not self.accepting and self.sock is not None and limit > 0
-                and len(self.connections) + self.pending < limit):
+        if (not self.accepting and self.sock is not None and self.server is None
+                and (limit <= 0 or len(self.connections) + self.pending < limit)):
             self.accepting = True
             self.loop.add_reader(self.sock.fileno(), self._on_acceptable)
 
@@ -322,7 +336,7 @@ class TCPListener(Listener):
 
     def _closed(self, conn: "InboundConnection") -> None:
         self.connections.discard(conn)
-        if self.options.max_connections > 0:
+        if self.server is None:
             self._maybe_resume_accept()
 
     def stop(self) -> None:

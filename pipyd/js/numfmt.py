@@ -73,6 +73,23 @@ def _int_to_radix(i: int, radix: int) -> str:
     return "".join(reversed(out))
 
 
+def _float_int_to_radix(integer: float, radix: int) -> str:
+    """The integer part as V8 writes it: exact below 2**53 * radix; above, the value is divided
+    down in doubles and the dropped places are written as zeros (so 1e21.toString(36) ends in 0s)."""
+    zeros = 0
+    while integer / radix >= 2.0**53:
+        integer /= radix
+        zeros += 1
+    out = []
+    while True:
+        rem = math.fmod(integer, radix)
+        out.append(_DIGITS36[int(rem)])
+        integer = (integer - rem) / radix
+        if integer <= 0:
+            break
+    return "".join(reversed(out)) + "0" * zeros
+
+
 def number_to_radix_string(x: float | int, radix: int) -> str:
     """Number.prototype.toString(radix) for 2 <= radix <= 36, radix != 10.
 
@@ -119,7 +136,7 @@ def number_to_radix_string(x: float | int, radix: int) -> str:
                     break
             if fraction < delta:
                 break
-    out = sign + _int_to_radix(int(integer), radix)
+    out = sign + _float_int_to_radix(float(integer), radix)
     if frac_digits:
         out += "." + "".join(_DIGITS36[d] for d in frac_digits)
     return out

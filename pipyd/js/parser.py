@@ -152,6 +152,7 @@ class Parser:
 
     def binary(self, min_prec: int, no_in: bool) -> N.Node:
         """Precedence climbing over BINARY_PREC; `**` is right-associative (§13.6)."""
+        start = self.tok  # a `(` before the left operand starts the whole chain
         left = self.unary()
         while True:
             op = self.tok.type
@@ -179,7 +180,7 @@ class Parser:
                 self.advance()
                 right = self.binary(prec if op == "**" else prec + 1, no_in)
                 node = N.BinaryExpression(op, left, right)
-            left = self.fin(node, left)
+            left = self.fin(node, start)
 
     def unary(self) -> N.Node:
         tok = self.tok
@@ -972,4 +973,8 @@ for _word in UNSUPPORTED:
 
 def parse(source: str, filename: str = "<eval>") -> N.Program:
     """Parse a PipyJS script or module into an ESTree ``Program``; raises JSSyntaxError."""
-    return Parser(source, filename).program()
+    parser = Parser(source, filename)
+    try:
+        return parser.program()
+    except RecursionError:  # pathological nesting: report it as the script's error
+        raise parser.error("Expression or statement nested too deeply") from None

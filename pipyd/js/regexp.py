@@ -202,7 +202,7 @@ class _Translator:
             return m.group(0)
         self.pos = m.end()
         lo = int(m.group(1))
-        hi = m.group(3)
+        hi = m.group(3) or None  # "{2,}" has an empty upper bound
         if m.group(2) is None:
             return "{%d}" % min(lo, _MAXREPEAT)
         if hi is None or int(hi) >= _MAXREPEAT:

@@ -25,6 +25,7 @@ from pipyd.js.values import (
 
 _M = object()  # "missing" marker for dict lookups
 _KEYWORDS = frozenset(keyword.kwlist)
+_PY_NAMES = {k: k + "_" for k in _KEYWORDS}  # JS member name -> Python attribute (values.py_name)
 _FUNC_TYPES = (type(lambda: 0), type(len), functools.partial, type(JSFunction.__init__))
 
 # Proto method tables of the builtins (filled at the bottom of this file, once they import).
@@ -107,8 +108,8 @@ def getp(obj: Any, key: Any) -> Any:
         m = OBJECT_PROTO.get(key)
         return functools.partial(m, obj) if m is not None else undefined
     if isinstance(obj, HostObject):
-        if type(key) is str and key in t.js_get:
-            return getattr(obj, key + "_" if key in _KEYWORDS else key)
+        if key in t.js_get:
+            return getattr(obj, _PY_NAMES.get(key, key))
         return undefined
     if t is JSArray:
         return _array_get(obj, key)
@@ -163,6 +164,12 @@ def _get_slow(obj: Any, key: Any) -> Any:
     t = type(obj)
     if t is BuiltinClass:
         return obj.get(key)
+    g = getattr(t, "js_get_member", None)  # builtins' own kinds (classes.py, regexp matches)
+    if g is not None:
+        return g(obj, key)
+    if isinstance(obj, JSArray):  # TemplateStrings (runtime_ops)
+        v = getattr(obj, key, _M) if key in getattr(t, "__slots__", ()) else _M
+        return v if v is not _M else _array_get(obj, key)
     if isinstance(obj, JSObjectP):
         return _protochain_get(obj, key)
     if t is JSErrorObject:
@@ -182,9 +189,6 @@ def _get_slow(obj: Any, key: Any) -> Any:
             return v
     if isinstance(obj, type) and issubclass(obj, HostObject):
         return getattr(obj, key + "_" if key in _KEYWORDS else key) if key in obj.js_static else undefined
-    g = getattr(t, "js_get_member", None)  # builtin classes (classes.py) answer for themselves
-    if g is not None:
-        return g(obj, key)
     if isinstance(obj, dict):  # other JSObject subclasses (builtins' own object kinds)
         v = obj.get(key, _M)
         if v is not _M:
@@ -425,7 +429,7 @@ def _load_protos() -> None:
     import importlib
     g = globals()
     for mod, names in (("object", ("OBJECT_PROTO",)), ("array", ("ARRAY_PROTO",)),
-                       ("string", ("STRING_PROTO",)), ("number", ("NUMBER_PROTO", "BOOLEAN_PROTO")),
+                       ("string", ("STRING_PROTO",)), ("number", ("NUMBER_PROTO",)), ("boolean", ("BOOLEAN_PROTO",)),
                        ("errors", ("ERROR_PROTO",)), ("error", ("ERROR_PROTO",))):
         full = f"pipyd.js.builtins.{mod}"
         try:

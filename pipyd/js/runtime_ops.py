@@ -27,7 +27,8 @@ __all__ = [
     "shl", "shr", "ushr", "lt", "le", "gt", "ge", "eq", "seq", "ne", "sne", "typeof", "truthy",
     "inc", "dec", "call", "call_method", "construct", "iterate", "forin_keys", "spread_into",
     "make_function", "catch_value", "throw", "typeof_free", "const_assign", "template",
-    "tagged_strings", "num", "NaN", "Infinity",
+    "tagged_strings", "num", "NaN", "Infinity", "call_this", "require_object", "object_rest",
+    "to_list", "at", "slice_rest", "arg", "rest_args", "update_member", "regexp",
 ]
 
 NaN = math.nan
@@ -495,9 +496,69 @@ def template(*parts: Any) -> str:
     return "".join(p if type(p) is str else to_string(p) for p in parts)
 
 
+class TemplateStrings(JSArray):
+    """The strings array a tag function receives, with its ``raw`` twin (§13.2.8.4)."""
+
+    __slots__ = ("raw",)
+
+
 def tagged_strings(cooked: tuple, raw: tuple) -> JSArray:
-    arr = JSArray(undefined if c is None else c for c in cooked)
+    arr = TemplateStrings(undefined if c is None else c for c in cooked)
+    arr.raw = JSArray(raw)
     return arr
+
+
+def require_object(v: Any) -> Any:
+    """RequireObjectCoercible before object destructuring (§7.2.1)."""
+    if v is undefined or v is None:
+        raise type_error(f"Cannot destructure '{_short(v)}' as it is {_short(v)}.")
+    return v
+
+
+def object_rest(src: Any, used: tuple) -> JSObject:
+    out = JSObject()
+    keys = own_keys(src) if isinstance(src, dict) else forin_keys(src)
+    for k in keys:
+        if k not in used:
+            out[k] = rt.get(src, k)
+    return out
+
+
+def to_list(v: Any) -> Any:
+    """The elements an array pattern takes from (§8.6.3 IteratorBindingInitialization)."""
+    if type(v) is JSArray:
+        return v
+    return list(iterate(v))
+
+
+def at(lst: list, i: int) -> Any:
+    return lst[i] if i < len(lst) else undefined
+
+
+def slice_rest(lst: list, i: int) -> JSArray:
+    return JSArray(lst[i:])
+
+
+def arg(args: tuple, i: int) -> Any:
+    return args[i] if i < len(args) else undefined
+
+
+def rest_args(args: tuple, i: int) -> JSArray:
+    return JSArray(args[i:])
+
+
+def update_member(obj: Any, key: Any, delta: int, prefix: bool) -> Any:
+    """``o[k]++`` and friends (§13.4): the old value is ToNumber'd."""
+    old = _n(rt.get(obj, key))
+    new = add(old, delta)
+    rt.set(obj, key, new)
+    return new if prefix else old
+
+
+def regexp(pattern: str, flags: str) -> Any:
+    """A regular-expression literal: a new RegExp object per evaluation (§13.2.7.3)."""
+    from pipyd.js.builtins.regexp import construct_regexp
+    return construct_regexp(pattern, flags)
 
 
 _bind_tables()

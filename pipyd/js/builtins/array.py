@@ -11,8 +11,8 @@ above 2**26 (RangeError) instead of building a sparse array.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
 from functools import cmp_to_key
+from typing import Any, Callable
 
 from pipyd.js.builtins.classes import BuiltinClass, register_prototype
 from pipyd.js.coerce import (array_join, same_value_zero, strict_equals, to_boolean, to_integer,
@@ -44,15 +44,16 @@ def relative_index(v: Any, length: int, default: int) -> int:
 
 
 def iterable_to_list(v: Any, array_like: bool = False) -> list:
-    """The values an iterable yields (arrays, strings, objects with ``js_iterate()`` such as Map and
-    Set); with ``array_like``, other objects are read through their ``length`` (Array.from)."""
+    """The values an iterable yields (arrays, strings, and types with a ``js_iter`` method such as
+    Map and Set, as runtime.iterate); with ``array_like``, other objects are read through their
+    ``length`` (Array.from)."""
     if isinstance(v, list):
         return list(v)
     if type(v) is str:
         return list(v)
-    js_iterate = getattr(v, "js_iterate", None)
-    if js_iterate is not None and callable(js_iterate):
-        return list(js_iterate())
+    js_iter = getattr(type(v), "js_iter", None)
+    if js_iter is not None:
+        return list(js_iter(v))
     if v is None or v is undefined:
         raise type_error(f"{to_string(v)} is not iterable")
     if array_like:
@@ -286,11 +287,11 @@ def push(this: JSArray, *items: Any) -> int:
 
 
 def pop(this: JSArray, *_: Any) -> Any:
-    return this.pop() if this else undefined
+    return this.pop() if len(this) else undefined  # a JSArray is truthy even when empty
 
 
 def shift(this: JSArray, *_: Any) -> Any:
-    return this.pop(0) if this else undefined
+    return this.pop(0) if len(this) else undefined
 
 
 def unshift(this: JSArray, *items: Any) -> int:

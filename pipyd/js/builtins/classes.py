@@ -17,8 +17,12 @@ A ``BuiltinClass`` is what a script sees as ``Array`` or ``Map``. The interface 
 - ``cls.prototype``: the JS-visible ``Cls.prototype`` object, a ``BuiltinPrototype`` whose entries are
   ``JSFunction``s wrapping the method table (so ``Array.prototype.slice.call(x, 1)`` works: a
   ``JSFunction``'s ``fn`` already takes ``this`` first) plus ``constructor``. Built on first use.
-- ``cls.has_instance(v) -> bool``: ``v instanceof cls``: ``isinstance(v, cls.instance_types)``, or
-  ``cls.prototype`` found on the ``proto`` chain of an ``Object.create``d object.
+- ``cls.has_instance(v) -> bool``: ``v instanceof cls``: ``instance_check(v)`` when the class has one
+  (Object: every non-primitive), else ``isinstance(v, cls.instance_types)``, or ``cls.prototype``
+  found on the ``proto`` chain of an ``Object.create``d object.
+
+Every builtin constructor is exactly a ``BuiltinClass`` (no subclasses), so the runtime can
+dispatch with ``type(x) is BuiltinClass``.
 
 ``typeof`` of a BuiltinClass is ``'function'`` (it is a callable, not a HostObject).
 
@@ -58,12 +62,13 @@ def _method_length(fn: Callable[..., Any]) -> int:
 
 class BuiltinClass:
     __slots__ = ("name", "length", "call_fn", "construct_fn", "statics", "proto_methods",
-                 "instance_types", "parent", "_prototype", "__weakref__")
+                 "instance_types", "parent", "instance_check", "_prototype", "__weakref__")
 
     def __init__(self, name: str, call_fn: Callable[..., Any], construct_fn: Callable[..., Any] | None = None,
                  statics: dict[str, Any] | None = None, proto_methods: dict[str, Callable[..., Any]] | None = None,
                  instance_types: tuple[type, ...] = (), length: int = 1,
-                 parent: "BuiltinClass | None" = None) -> None:
+                 parent: "BuiltinClass | None" = None,
+                 instance_check: Callable[[Any], bool] | None = None) -> None:
         self.name = name
         self.length = length
         self.call_fn = call_fn
@@ -72,6 +77,7 @@ class BuiltinClass:
         self.proto_methods = proto_methods if proto_methods is not None else {}
         self.instance_types = instance_types
         self.parent = parent  # the class whose prototype this one's prototype inherits (Error for TypeError)
+        self.instance_check = instance_check
         self._prototype: BuiltinPrototype | None = None
 
     def __call__(self, *args: Any) -> Any:
@@ -120,6 +126,8 @@ class BuiltinClass:
         return value
 
     def has_instance(self, v: Any) -> bool:
+        if self.instance_check is not None:
+            return self.instance_check(v)
         if self.instance_types and isinstance(v, self.instance_types):
             return True
         proto = getattr(v, "proto", None)

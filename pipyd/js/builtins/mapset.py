@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 from pipyd.js import runtime
 from pipyd.js.builtins.classes import BuiltinClass, register_prototype
+from pipyd.js.coerce import call_with_this
 from pipyd.js.values import JSArray, type_error, undefined
 
 _NAN_KEY = object()
@@ -114,7 +115,7 @@ def map_clear(this: JSMap | JSSet, *_: Any) -> Any:
 def map_for_each(this: JSMap, fn: Any = undefined, this_arg: Any = undefined, *_: Any) -> Any:
     _check_callable(fn, "Map")
     for e in _live(this.entries):
-        runtime.call_this(fn, this_arg, e[1], e[0], this)
+        call_with_this(fn, this_arg, e[1], e[0], this)
     return undefined
 
 
@@ -164,7 +165,7 @@ def set_has(this: JSSet, value: Any = undefined, *_: Any) -> bool:
 def set_for_each(this: JSSet, fn: Any = undefined, this_arg: Any = undefined, *_: Any) -> Any:
     _check_callable(fn, "Set")
     for v in _live(this.entries):
-        runtime.call_this(fn, this_arg, v, v, this)
+        call_with_this(fn, this_arg, v, v, this)
     return undefined
 
 

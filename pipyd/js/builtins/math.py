@@ -183,6 +183,16 @@ def random_(*_: Any) -> float:
     return random.random()
 
 
+def _cbrt(v: float) -> float:
+    """libm's cbrt can be an ulp off on perfect cubes (cbrt(27) = 3.0000000000000004); engines give 3."""
+    r = math.cbrt(v)
+    if math.isfinite(r):
+        n = round(r)
+        if n * n * n == v:
+            return float(n)
+    return r
+
+
 def _sqrt(v: float) -> float:
     return v if v == 0 else math.sqrt(v)  # keeps -0
 
@@ -201,7 +211,7 @@ MATH = BuiltinNamespace({
     "abs": abs_, "floor": floor, "ceil": ceil, "round": round_, "trunc": trunc, "sign": sign,
     "max": max_, "min": min_, "pow": pow_, "hypot": hypot, "atan2": atan2, "clz32": clz32,
     "imul": imul, "fround": fround, "random": random_,
-    "sqrt": _unary(_sqrt), "cbrt": _unary(math.cbrt),
+    "sqrt": _unary(_sqrt), "cbrt": _unary(_cbrt),
     "exp": _unary(math.exp, on_overflow=lambda v: INF), "expm1": _unary(math.expm1, on_overflow=lambda v: INF),
     "log": _unary(math.log, _log_edge), "log2": _unary(math.log2, _log_edge),
     "log10": _unary(math.log10, _log_edge), "log1p": _unary(math.log1p, _log1p_edge),

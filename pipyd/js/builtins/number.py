@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from pipyd.js import numfmt
+from pipyd.js.builtins.boolean import BOOLEAN_PROTO  # noqa: F401  (runtime reads it from here)
 from pipyd.js.builtins.classes import BuiltinClass, register_prototype
 from pipyd.js.builtins.functions import parse_float, parse_int
 from pipyd.js.coerce import to_integer, to_number
@@ -14,12 +15,10 @@ from pipyd.js.values import range_error, undefined
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def number_call(value: Any = undefined, *rest: Any) -> int | float:
+def number_call(*args: Any) -> int | float:
     """Number(value): ToNumber; Number() is 0. ``new Number(x)`` gives the primitive too (pipyd has
     no wrapper objects, so typeof is 'number' where engines say 'object')."""
-    if value is undefined and not rest:
-        return 0
-    return to_number(value)
+    return to_number(args[0]) if args else 0
 
 
 def _is_num(v: Any) -> bool:

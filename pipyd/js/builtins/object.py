@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipyd.js.builtins.classes import (OBJECT_CLASS_REF, BuiltinClass, BuiltinNamespace,
-                                       BuiltinPrototype, prototype_of, register_prototype)
+                                       prototype_of, register_prototype)
 from pipyd.js.coerce import is_object, own_keys, same_value, to_object_key, to_string
 from pipyd.js.values import (HostObject, JSArray, JSErrorObject, JSFunction, JSObject, JSObjectP,
                              type_error, typeof, undefined)
@@ -256,18 +256,20 @@ OBJECT_STATICS: dict[str, Any] = {
 }
 
 
-class ObjectClass(BuiltinClass):
-    """``Object``: every non-primitive is an instance, except objects whose chain ends in null."""
+def _is_object_instance(v: Any) -> bool:
+    """``v instanceof Object``: every non-primitive, except objects whose chain ends in null."""
+    if isinstance(v, JSObjectP):
+        p = v.proto
+        while p is not None:
+            if p is Object.prototype:
+                return True
+            p = getattr(p, "proto", None)
+        return False
+    return is_object(v)
 
-    __slots__ = ()
 
-    def has_instance(self, v: Any) -> bool:
-        if isinstance(v, JSObjectP) or isinstance(v, BuiltinPrototype):
-            return BuiltinClass.has_instance(self, v)
-        return is_object(v)
-
-
-Object = ObjectClass("Object", object_call, object_call, OBJECT_STATICS, OBJECT_PROTO)
+Object = BuiltinClass("Object", object_call, object_call, OBJECT_STATICS, OBJECT_PROTO,
+                      instance_check=_is_object_instance)
 OBJECT_CLASS_REF.append(Object)
 register_prototype((JSObject, BuiltinNamespace, HostObject), Object)
 

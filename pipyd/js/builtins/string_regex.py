@@ -135,8 +135,14 @@ def _replacer(replacement: Any) -> tuple[Callable[..., Any] | None, str]:
 
 def _replace_regexp(this: str, rx: JSRegExp, replacement: Any, all_matches: list[Any]) -> str:
     fn, template = _replacer(replacement)
-    names = rx.compiled.names
     out, last = [], 0
+    if fn is None and "$" not in template:  # a constant replacement: no captures needed
+        for m in all_matches:
+            out.append(this[last:m.start()])
+            last = m.end()
+        out.append(this[last:])
+        return template.join(out)
+    names = rx.compiled.names
     for m in all_matches:
         start = m.start()
         captures = [undefined if v is None else v for v in m.groups()]
@@ -146,10 +152,8 @@ def _replace_regexp(this: str, rx: JSRegExp, replacement: Any, all_matches: list
             if names:
                 args.append(groups)
             piece = to_string(runtime.call(fn, *args))
-        elif "$" in template:
-            piece = get_substitution(template, m.group(0), this, start, captures, groups)
         else:
-            piece = template
+            piece = get_substitution(template, m.group(0), this, start, captures, groups)
         out.append(this[last:start])
         out.append(piece)
         last = m.end()

@@ -12,7 +12,7 @@ import uvloop
 
 from pipyd.context import Context
 from pipyd.events import Data, StreamEnd
-from pipyd.pipeline import Filter, PipelineLayout
+from pipyd.pipeline import Filter, PipelineLayout  # noqa: F401  (Filter re-exported for tests)
 
 
 def run(coro_fn: Callable[[], Any], timeout: float = 5.0) -> Any:

@@ -203,6 +203,25 @@ def test_max_connections_pauses_accepting():
     run(main)
 
 
+def test_reload_lifting_the_limit_admits_waiting_peers():
+    async def main():
+        listener = await start(layout(Echo()), max_connections=1)
+        r1, w1 = await connect(listener)
+        w1.write(b"1")
+        await r1.readexactly(1)
+        r2, w2 = await connect(listener)
+        w2.write(b"2")
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(r2.readexactly(1), 0.1)
+        listener.repoint(listener.layout, new_context, ListenOptions(max_connections=-1))
+        assert await asyncio.wait_for(r2.readexactly(1), 2) == b"2"
+        w1.close()
+        w2.close()
+        await settle(lambda: listener.pipelines == 0)
+        listener.stop()
+    run(main)
+
+
 def test_idle_timeout_ends_with_idle_timeout_and_closes():
     seen: list = []
 
@@ -287,7 +306,7 @@ def test_slow_reader_fast_writer_keeps_buffer_bounded():
 
 def test_pipeline_pause_input_stops_reading():
     async def main():
-        listener = await start(layout(Hold()))
+        listener = await start(layout(Echo()))
         r, w = await connect(listener)
         w.write(b"a")
         assert await r.readexactly(1) == b"a"

@@ -1,0 +1,393 @@
+"""The HTTP/1 server filters demuxHTTP and serveHTTP (reference §4.5; HTTP/2 is a later issue).
+
+Both decode requests from the connection's bytes and encode the responses back, in request
+order (pipelining: requests are dispatched at once, a response waits until every earlier one
+was written). demuxHTTP gives each request a sub-pipeline with a cloned context; serveHTTP
+buffers each request and calls its handler (``serveHTTP(f)`` ≈ ``demuxHTTP().to($ =>
+$.replaceMessage(f))``).
+
+Per request (``_Request``): ``final`` — the response closes the connection (RFC 9112 §9.3 via
+llhttp; a protocol error; graceful shutdown); ``bodiless`` — HEAD, CONNECT or Upgrade;
+``upgrade`` — a 101-299 answer turns the connection into a tunnel to that request's
+sub-pipeline, any other answer resumes HTTP. A sub-pipeline that ends before answering gets an
+empty ``200``; one that ends in the middle of its response closes the connection (the message
+cannot be completed). A protocol error is answered with its status and ``connection: close``.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from pipyd import log
+from pipyd.events import Data, Message, MessageEnd, MessageStart, StreamEnd, output_events
+from pipyd.js.values import JSObject, type_error, undefined
+from pipyd.pipeline import FAILED, JointFilter
+from pipyd.registry import register
+
+from .http import buffer_size_option, options_arg
+from .http_codec import DEFAULT_MAX_BODY_SIZE, NO_BODY, MessageEncoder, RequestDecoder, response_head
+from .http_encode import REASONS, _status_of
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class _Request:
+    """One request in flight; also the output target of its sub-pipeline."""
+
+    __slots__ = ("server", "pipeline", "final", "bodiless", "upgrade", "http10", "pending",
+                 "status", "started", "done", "tunnel", "head", "body", "too_large")
+
+    def __init__(self, server: "_HTTPServer", final: bool, bodiless: bool, upgrade: bool,
+                 http10: bool) -> None:
+        self.server = server
+        self.pipeline: Any = None
+        self.final = final
+        self.bodiless = bodiless
+        self.upgrade = upgrade
+        self.http10 = http10
+        self.pending: list = []  # response events waiting for earlier responses
+        self.status = 0
+        self.started = False
+        self.done = False
+        self.tunnel = False
+        self.head: Any = None
+        self.body: Any = None
+        self.too_large = False
+
+    def process(self, evt: Any) -> None:
+        self.server.on_response(self, evt)
+
+
+class _HTTPServer(JointFilter):
+    __slots__ = ("buffer_size", "decoder", "encoder", "queue", "current", "closed",
+                 "input_ended", "shutting", "flushing", "finished")
+    CONFIG = ("buffer_size",)
+
+    def reset(self) -> None:
+        for r in getattr(self, "queue", ()):
+            if r.pipeline is not None:
+                r.pipeline.end()
+        for p in getattr(self, "finished", ()):
+            p.end()
+        self.decoder = RequestDecoder(self)
+        self.encoder = MessageEncoder(True, self.buffer_size)
+        self.queue: deque[_Request] = deque()
+        self.current: _Request | None = None
+        self.closed = False
+        self.input_ended = False
+        self.shutting = False
+        self.flushing = False
+        self.finished: list = []
+
+    # -- connection input --
+
+    def process(self, evt: Any) -> None:
+        if self.finished:
+            self._end_finished()
+        if self.closed:
+            return
+        t = type(evt)
+        if t is Data:
+            feed = self.decoder.feed
+            for chunk in evt.chunks:
+                feed(chunk)
+                if self.closed:
+                    return
+        elif t is StreamEnd:
+            self.input_ended = True
+            tunnel = self.queue[0] if self.queue and self.queue[0].tunnel else None
+            if tunnel is not None:
+                tunnel.pipeline.input(evt)
+                return
+            self.decoder.feed_eof()
+            if not self.queue:
+                self._close()
+
+    def shutdown(self) -> None:
+        """Graceful stop: the last queued response closes the connection; idle ones close now."""
+        self.shutting = True
+        if not self.queue:
+            self._close()
+        else:
+            self.queue[-1].final = True
+
+    # -- decoder sink --
+
+    def on_message_start(self, head: JSObject) -> None:
+        d = self.decoder
+        r = _Request(self, not d.keep_alive or self.shutting,
+                     d.upgrade or head["method"] == "HEAD", d.upgrade, d.protocol == "HTTP/1.0")
+        self.queue.append(r)
+        self.current = r
+        self.request_start(r, head)
+
+    def on_body(self, b: bytes) -> None:
+        r = self.current
+        if r is not None:
+            self.request_body(r, b)
+
+    def on_message_end(self, tail: Any) -> None:
+        r = self.current
+        self.current = None
+        if r is not None:
+            self.request_end(r, tail)
+
+    def on_tunnel(self, b: bytes) -> None:
+        r = self.queue[0] if self.queue else None
+        if r is not None and r.tunnel:
+            r.pipeline.input(Data.from_bytes(b))
+
+    def on_error(self, status: int, reason: str) -> None:
+        r = self.current
+        self.current = None
+        if r is not None:
+            self.request_abort(r)
+        e = _Request(self, True, False, False, False)
+        self.queue.append(e)
+        self.respond(e, JSObject(status=status, statusText=reason, headers=JSObject()), None)
+
+    # -- request hooks (demuxHTTP and serveHTTP differ here) --
+
+    def request_start(self, r: _Request, head: JSObject) -> None:
+        raise NotImplementedError
+
+    def request_body(self, r: _Request, b: bytes) -> None:
+        raise NotImplementedError
+
+    def request_end(self, r: _Request, tail: Any) -> None:
+        raise NotImplementedError
+
+    def request_abort(self, r: _Request) -> None:
+        if r.pipeline is not None:
+            r.pipeline.input(StreamEnd("ReadError"))
+
+    # -- responses --
+
+    def respond(self, r: _Request, head: Any, body: Any) -> None:
+        """Answer ``r`` with a whole message (serveHTTP, errors)."""
+        out = self.on_response
+        out(r, MessageStart(head))
+        if body is not None and body.size:
+            out(r, body)
+        out(r, MessageEnd())
+
+    def on_response(self, r: _Request, evt: Any) -> None:
+        if r.done:
+            if r.tunnel and not self.closed:
+                self._tunnel_output(evt)
+            return
+        q = self.queue
+        if r.pending or not q or q[0] is not r:
+            r.pending.append(evt)
+            if q and q[0] is r:
+                self._flush()
+            return
+        self._write_event(r, evt)
+        if r.done and not self.flushing:
+            self._flush()
+
+    def _write_event(self, r: _Request, evt: Any) -> None:
+        t = type(evt)
+        if t is Data:
+            if r.started:
+                self._write(self.encoder.data(evt.chunks, evt.size))
+        elif t is MessageStart:
+            if not r.started:
+                r.started = True
+                r.status = _status_of(evt.head if evt.head is not undefined else None)
+                self._write(self.encoder.start(evt.head, r.final, r.bodiless, r.http10))
+        elif t is MessageEnd:
+            if r.started:
+                r.started = False
+                self._write(self.encoder.end())
+                if r.status >= 200 or r.status == 101:
+                    self._complete(r, self.encoder.final_sent)
+        elif t is StreamEnd:
+            if r.started:  # cut off in the middle of its response: the framing is lost
+                self._close()
+            else:
+                r.status = 200  # §4.5: the empty 200
+                self._write(self.encoder.start(None, r.final, r.bodiless, r.http10) + self.encoder.end())
+                self._complete(r, self.encoder.final_sent)
+
+    def _complete(self, r: _Request, final_sent: bool) -> None:
+        r.done = True
+        if r.upgrade and 100 < r.status < 300:
+            r.tunnel = True  # stays at the head of the queue for the life of the connection
+            if final_sent:
+                self._close()
+            else:
+                self.decoder.tunnel()
+            return
+        self.queue.popleft()
+        if r.pipeline is not None:
+            self.finished.append(r.pipeline)  # ended on the next input: we are inside it now
+        if final_sent:
+            return self._close()
+        if r.upgrade:
+            self.decoder.resume()
+        if not self.queue and self.input_ended:
+            self._close()
+
+    def _flush(self) -> None:
+        """Write the buffered responses that have become the head of the line."""
+        if self.flushing:
+            return
+        self.flushing = True
+        try:
+            q = self.queue
+            while q and not self.closed:
+                r = q[0]
+                if not r.pending:
+                    break
+                events = r.pending
+                r.pending = []
+                for evt in events:
+                    if r.done:
+                        if r.tunnel:
+                            self._tunnel_output(evt)
+                        continue
+                    self._write_event(r, evt)
+                if q and q[0] is r and not r.pending:
+                    break
+        finally:
+            self.flushing = False
+
+    def _tunnel_output(self, evt: Any) -> None:
+        t = type(evt)
+        if t is Data:
+            self.next.process(evt)
+        elif t is StreamEnd:
+            self._close()
+
+    def _write(self, pieces: list[bytes]) -> None:
+        if pieces and not self.closed:
+            self.next.process(Data.from_chunks(pieces))
+
+    def _close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.next.process(StreamEnd())
+
+    def _end_finished(self) -> None:
+        done = self.finished
+        self.finished = []
+        for p in done:
+            p.end()
+
+
+@register("demuxHTTP")
+class DemuxHTTP(_HTTPServer):
+    """One sub-pipeline (cloned context) per request; its output message is the response."""
+
+    __slots__ = ()
+
+    @classmethod
+    def configure(cls, config: Any, *args: Any) -> "DemuxHTTP":
+        f = cls.__new__(cls)
+        f.sub_layouts = None
+        if args and type(args[0]) is str:  # the name-first form demuxHTTP('name', {...})
+            f.add_sub_layout(args[0])
+            args = args[1:]
+        f.buffer_size = buffer_size_option(options_arg("demuxHTTP", args))
+        return f
+
+    def request_start(self, r: _Request, head: JSObject) -> None:
+        r.pipeline = self.sub_pipeline(0, self.pipeline.context.clone(), output=r)
+        r.pipeline.input(MessageStart(head))
+
+    def request_body(self, r: _Request, b: bytes) -> None:
+        r.pipeline.input(Data.from_bytes(b))
+
+    def request_end(self, r: _Request, tail: Any) -> None:
+        r.pipeline.input(MessageEnd(tail))
+
+
+@register("serveHTTP")
+class ServeHTTP(_HTTPServer):
+    """``serveHTTP(handler)``: ``handler(request Message)`` returns the response Message (or
+    the handler is a constant Message). A request body over ``max_body_size`` gets ``413``."""
+
+    __slots__ = ("handler", "max_body_size")
+    CONFIG = ("handler", "max_body_size")
+    REQUIRES_TO = False
+
+    @classmethod
+    def configure(cls, config: Any, *args: Any) -> "ServeHTTP":
+        if not args or not (callable(args[0]) or type(args[0]) is Message):
+            raise type_error("serveHTTP: argument #1 expects a function or a Message")
+        f = cls.__new__(cls)
+        f.sub_layouts = None
+        f.handler = args[0]
+        opts = options_arg("serveHTTP", args, 1)
+        f.buffer_size = buffer_size_option(opts)
+        f.max_body_size = DEFAULT_MAX_BODY_SIZE
+        return f
+
+    def request_start(self, r: _Request, head: JSObject) -> None:
+        r.head = head
+        expect = head["headers"].get("expect")
+        if expect is not None and type(expect) is str and expect.lower() == "100-continue" \
+                and self.queue[0] is r:
+            self.next.process(Data.from_bytes(_CONTINUE))  # we buffer: ask for the body now
+
+    def request_body(self, r: _Request, b: bytes) -> None:
+        if r.too_large:
+            return
+        body = r.body
+        if body is None:
+            body = r.body = Data.from_bytes(b)
+        else:
+            body.append_bytes(b)
+        if body.size > self.max_body_size:
+            r.too_large = True
+            r.final = True
+            r.body = None
+            self.respond(r, JSObject(status=413, headers=JSObject()), None)
+
+    def request_end(self, r: _Request, tail: Any) -> None:
+        if r.too_large:
+            return
+        h = self.handler
+        if type(h) is Message:
+            msg: Any = h
+        else:
+            body = r.body
+            msg = self.callback(h, Message(r.head, Data.from_chunks([]) if body is None else body, tail))
+        if msg is FAILED:  # the script threw (logged): a server error, not a silent 200
+            return self.respond(r, JSObject(status=500, headers=JSObject()), None)
+        if type(msg) is not Message:
+            log.error("[serveHTTP] handler did not return a valid message")
+            return self.respond(r, JSObject(), None)
+        q = self.queue
+        body = msg.body
+        size = body.size if body is not None else 0
+        if q[0] is r and not r.pending and size <= self.buffer_size:
+            return self._write_whole(r, msg.head, body, size)
+        for evt in output_events(msg):
+            self.on_response(r, evt)
+
+    def _write_whole(self, r: _Request, head: Any, body: Any, size: int) -> None:
+        """Hot path (hello benchmark): a whole small response at the head of the line is one
+        head join plus the body chunks, with no events or encoder state in between."""
+        if not isinstance(head, dict):
+            head = None
+        status = _status_of(head)
+        if status < 200:
+            for evt in output_events(Message(head, body)):
+                self.on_response(r, evt)
+            return
+        r.status = status
+        if r.bodiless or status == 204 or status == 304:
+            self._write([response_head(head, NO_BODY, r.final, r.bodiless)])
+        elif size:
+            self._write([response_head(head, size, r.final), *body.chunks])
+        else:
+            self._write([response_head(head, 0, r.final)])
+        self._complete(r, r.final)
+
+    def dump(self) -> str:
+        return self.NAME
+
+
+__all__ = ["DemuxHTTP", "ServeHTTP", "REASONS"]

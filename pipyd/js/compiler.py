@@ -1,0 +1,317 @@
+"""PipyJS compiler: an ESTree Program -> a Python ``ast.Module`` -> a code object.
+
+The design (docs/internals/engine.md): a JS function is a Python ``def`` (arrows take their JS
+parameters defaulting to ``undefined`` plus ``*rest`` for extra arguments; ``function``s also take
+``this`` first and are wrapped in a JSFunction); expressions compile to Python expressions (walrus
+for assignments, ``nonlocal``/``global`` for captured variables — Python closures are by reference,
+as JS's); statements to statements. Every generated node carries the JS position, and the code
+object's filename is the JS file's, so a Python traceback through compiled code is a JS backtrace.
+
+This file holds the driver, functions and names; expressions, statements and destructuring
+patterns are mixins in compiler_expr.py, compiler_stmt.py and compiler_patterns.py.
+
+TDZ is approximated: a let/const read before its declaration ran is an unbound Python local,
+reported as ``ReferenceError: Cannot access 'x' before initialization`` (at module level, as
+``x is not defined``).
+"""
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from pipyd.js import nodes as N
+from pipyd.js import runtime
+from pipyd.js.compiler_expr import ExprMixin
+from pipyd.js.compiler_names import (
+    E, Binding, PyFunc, lexical_decls, mangle, pattern_names, uses_arguments, var_names,
+)
+from pipyd.js.compiler_patterns import PatternMixin
+from pipyd.js.compiler_stmt import StmtMixin
+from pipyd.js.errors import JSSyntaxError
+
+RESULT = E + "result"
+_POSITIONED = tuple(t for t in vars(ast).values()
+                    if isinstance(t, type) and issubclass(t, ast.AST) and "lineno" in t._attributes)
+
+
+def H(name: str) -> ast.expr:
+    """A reference to a runtime helper in the module globals (``ǂget``…)."""
+    return ast.Name(E + name, ast.Load())
+
+
+def hcall(name: str, *args: ast.expr) -> ast.expr:
+    return ast.Call(H(name), list(args), [])
+
+
+def const(v: Any) -> ast.expr:
+    return ast.Constant(v)
+
+
+def load(name: str) -> ast.expr:
+    return ast.Name(name, ast.Load())
+
+
+def store(name: str) -> ast.expr:
+    return ast.Name(name, ast.Store())
+
+
+def assign(name: str, value: ast.expr) -> ast.stmt:
+    return ast.Assign([store(name)], value, lineno=None)
+
+
+def locate(py: ast.AST, js: N.Node) -> ast.AST:
+    """Give ``py`` and its unpositioned descendants the span of ``js`` (already positioned
+    subtrees came from their own JS nodes and are left alone)."""
+    line = max(js.line, 1)
+    end_line = max(js.end_line, line)
+    col = js.col
+    end_col = js.end_col if end_line > line or js.end_col >= col else col
+    stack = [py]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, _POSITIONED):
+            if getattr(n, "lineno", None) is not None:
+                continue
+            n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = line, col, end_line, end_col
+        stack.extend(ast.iter_child_nodes(n))
+    return py
+
+
+class Compiler(ExprMixin, StmtMixin, PatternMixin):
+    """Compiles one Program; ``compile_program`` is the entry point."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.counter = 0
+        self.fn = PyFunc(parent=None, is_module=True)
+        self.out: list[ast.stmt] = []
+        self.jumps: list[Any] = []
+        self.fn_info: dict[str, tuple[str, int]] = {}
+        self.chain: list[ast.expr] | None = None  # guards of the optional chain being compiled
+
+    # -------------------------------------------------------------- small tools
+
+    def fresh(self, prefix: str = "t") -> str:
+        self.counter += 1
+        return f"{E}{prefix}{self.counter}"
+
+    def error(self, node: N.Node, message: str) -> JSSyntaxError:
+        return JSSyntaxError(message, self.filename, max(node.line, 1), node.col)
+
+    def emit(self, stmt: ast.stmt, node: N.Node) -> None:
+        self.out.append(locate(stmt, node))
+
+    # -------------------------------------------------------------- bindings
+
+    def declare(self, name: str, kind: str, scope_index: int = -1) -> Binding:
+        """Bind a JS name in the current block scope. Names of the function's top scope keep
+        their Python name; nested blocks get a fresh one so shadowing needs no Python scope."""
+        scopes = self.fn.scopes
+        top = scope_index == 0 or len(scopes) == 1
+        pyname = mangle(name) if top else f"{mangle(name)}{E}{self.counter + 1}"
+        if not top:
+            self.counter += 1
+        b = Binding(pyname, kind, self.fn)
+        scopes[scope_index][name] = b
+        return b
+
+    def read_name(self, name: str) -> ast.expr:
+        b = self.fn.lookup(name)
+        if b is None:
+            if name == "undefined":
+                return H("u")
+            return load(mangle(name))
+        return load(b.pyname)
+
+    def write_name(self, name: str, value: ast.expr, declaring: bool = False) -> ast.expr:
+        """An expression assigning ``value`` to a JS name (its value is ``value``)."""
+        b = self.fn.lookup(name)
+        if b is None:
+            return ast.Call(ast.Attribute(load("__builtins__"), "assign", ast.Load()),
+                            [const(name), value], [])
+        if b.kind == "fself" and not declaring:
+            return value  # assigning a named function expression's own name is a no-op
+        if b.kind == "const" and not declaring:
+            return ast.Subscript(ast.Tuple([value, hcall("const_assign", const(name))], ast.Load()),
+                                 const(0), ast.Load())
+        self._note_write(b)
+        return ast.NamedExpr(store(b.pyname), value)
+
+    def _note_write(self, b: Binding) -> None:
+        if b.owner is not self.fn:
+            if b.owner.is_module:
+                self.fn.globals.add(b.pyname)
+            else:
+                self.fn.nonlocals.add(b.pyname)
+
+    def assign_stmt(self, name: str, value: ast.expr, declaring: bool = False) -> ast.stmt:
+        """A statement form of write_name (a plain ``x = v`` where possible)."""
+        b = self.fn.lookup(name)
+        if b is None or (b.kind in ("const", "fself") and not declaring):
+            return ast.Expr(self.write_name(name, value, declaring))
+        self._note_write(b)
+        return assign(b.pyname, value)
+
+    # -------------------------------------------------------------- program
+
+    def compile_program(self, program: N.Program) -> ast.Module:
+        body = program.body
+        self.out = out = []
+        self.hoist(body, module=True)
+        for stmt in body:
+            self.stmt(stmt)
+        if self.fn.uses_jump:
+            out.insert(0, assign(E + "jump", const(0)))
+        out.insert(0, assign(RESULT, H("u")))
+        mod = ast.Module(out, [])
+        for n in ast.walk(mod):
+            if isinstance(n, _POSITIONED) and getattr(n, "lineno", None) is None:
+                n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = 1, 0, 1, 0
+        return mod
+
+    def top_level_names(self) -> list[str]:
+        root = self.fn
+        while root.parent is not None:
+            root = root.parent
+        return list(root.scopes[0])
+
+    def hoist(self, body: list[N.Node], module: bool = False) -> None:
+        """Function-level declarations (§10.2.11 FunctionDeclarationInstantiation): vars set
+        to undefined, function declarations created first, let/const bound (uninitialised)."""
+        scope = self.fn.scopes[-1]
+        for name in var_names(body):
+            if name not in scope or scope[name].kind == "fself":
+                b = self.declare(name, "var")
+                if not module or name not in ("undefined",):
+                    self.out.append(assign(b.pyname, H("u")))
+        self.hoist_lexical(body)
+
+    def hoist_lexical(self, body: list[N.Node]) -> None:
+        scope = self.fn.scopes[-1]
+        for name, kind in lexical_decls(body):
+            if name in scope and scope[name].kind not in ("param", "fself"):
+                if kind != "function" and scope[name].kind not in ("var", "function"):
+                    raise self.error(body[0], f"Identifier '{name}' has already been declared")
+                continue
+            self.declare(name, kind)
+        for stmt in body:
+            if stmt.type == "FunctionDeclaration":
+                value = self.function(stmt, stmt.id.name)
+                self.emit(ast.Expr(self.write_name(stmt.id.name, value, declaring=True)), stmt)
+
+    # -------------------------------------------------------------- functions
+
+    def function(self, node: N.Node, name: str = "") -> ast.expr:
+        """Emit a ``def`` for a JS function into the current statement list; return its value."""
+        arrow = node.type == "ArrowFunctionExpression"
+        fid = self.fresh("f")
+        parent = self.fn
+        fn = PyFunc(parent=parent, this_name=parent.this_name if arrow else E + "this")
+        saved = self.out, self.jumps, self.chain
+        self.fn, self.out, self.jumps, self.chain = fn, [], [], None
+        if not arrow and node.type == "FunctionExpression" and node.id is not None:
+            # The function's own name is visible only inside it (§15.2.5): a closure cell of
+            # the parent, assigned when the function value is made.
+            fn.scopes[0][node.id.name] = Binding(self.fresh("self"), "fself", parent)
+        try:
+            args, length = self.parameters(node, arrow)
+            body = node.body
+            if body.type == "BlockStatement":
+                self.hoist(body.body)
+                for stmt in body.body:
+                    self.stmt(stmt)
+                if not self.out or not isinstance(self.out[-1], ast.Return):
+                    self.out.append(ast.Return(H("u")))  # falling off the end gives undefined
+            else:
+                self.emit(ast.Return(self.expr(body)), body)
+            stmts = self.out
+        finally:
+            self.fn, self.out, self.jumps, self.chain = fn.parent, *saved
+        self.fn_info[fid] = (name, length)
+        head: list[ast.stmt] = []
+        if fn.nonlocals:
+            head.append(ast.Nonlocal(sorted(fn.nonlocals)))
+        if fn.globals:
+            head.append(ast.Global(sorted(fn.globals)))
+        if fn.uses_jump:
+            head.append(assign(E + "jump", const(0)))
+        fdef = ast.FunctionDef(fid, args, head + stmts or [ast.Pass()], [], None, None)
+        self.emit(fdef, node)
+        value = load(fid)
+        if not arrow:
+            value = hcall("mkfn", value)
+            if node.type == "FunctionExpression" and node.id is not None:
+                holder = fn.scopes[0][node.id.name].pyname
+                return ast.NamedExpr(store(holder), value)
+        return value
+
+    def parameters(self, node: N.Node, arrow: bool) -> tuple[ast.arguments, int]:
+        """The Python signature of a JS function and the statements that finish binding its
+        parameters (defaults, rest, patterns). Returns (arguments, JS length)."""
+        fn = self.fn
+        params = node.params
+        scope = fn.scopes[-1]
+        for p in params:
+            for name in pattern_names(p):
+                scope[name] = Binding(mangle(name), "param", fn)
+        args = ast.arguments([], [], None, [], [], None, [])
+        if not arrow:
+            args.args.append(ast.arg(E + "this"))
+        length = 0
+        counting = True
+        with_arguments = not arrow and uses_arguments(node)
+        if with_arguments:
+            args.vararg = ast.arg(E + "args")
+            b = fn.scopes[-1].setdefault("arguments", Binding("arguments", "var", fn))
+            self.out.append(assign(b.pyname, ast.Call(H("JSArray"), [load(E + "args")], [])))
+        for i, p in enumerate(params):
+            if p.type == "RestElement":
+                counting = False
+                if with_arguments:
+                    value = hcall("rest_args", load(E + "args"), const(i))
+                else:
+                    pyname = self.fresh("rest")
+                    args.vararg = ast.arg(pyname)
+                    value = ast.Call(H("JSArray"), [load(pyname)], [])
+                self.bind_pattern_stmt(p.argument, value, "let", p)
+                continue
+            if p.type == "AssignmentPattern":
+                counting = False
+            elif counting:
+                length += 1
+            if p.type == "Identifier" and not with_arguments:
+                args.args.append(ast.arg(mangle(p.name)))
+                args.defaults.append(H("u"))
+                continue
+            if with_arguments:
+                value = hcall("arg", load(E + "args"), const(i))
+            else:
+                pyname = self.fresh("p")
+                args.args.append(ast.arg(pyname))
+                args.defaults.append(H("u"))
+                value = load(pyname)
+            self.bind_pattern_stmt(p, value, "let", p)
+        if args.vararg is None:
+            args.vararg = ast.arg(E + "_")
+        return args, length
+
+
+def compile_program(program: N.Program, filename: str) -> tuple[Any, list[str]]:
+    """Compile a parsed Program; returns (code object, top-level names)."""
+    c = Compiler(filename)
+    mod = c.compile_program(program)
+    code = compile(mod, filename, "exec", dont_inherit=True)
+    code = _name_functions(code, c.fn_info)
+    return code, c.top_level_names()
+
+
+def _name_functions(code: Any, info: dict[str, tuple[str, int]]) -> Any:
+    """Rename generated defs (``ǂf3``) to their JS names and register name/length per code."""
+    consts = tuple(_name_functions(k, info) if hasattr(k, "co_code") else k for k in code.co_consts)
+    meta = info.get(code.co_name)
+    if meta is not None:
+        js_name = meta[0] or "(anonymous)"
+        code = code.replace(co_consts=consts, co_name=js_name, co_qualname=js_name)
+        runtime.FN_INFO[code] = meta
+        return code
+    return code.replace(co_consts=consts)

@@ -1,0 +1,401 @@
+"""Expressions: JS expression nodes -> Python expressions calling the runtime (§13).
+
+Results of comparisons, ``!``, ``in`` and ``instanceof`` are Python bools; they are marked
+(``_jsbool``) so a test position can use them without a ``truthy`` call.
+"""
+from __future__ import annotations
+
+import ast
+import math
+from typing import Any
+
+from pipyd.js import nodes as N
+from pipyd.js.coerce import to_string
+from pipyd.js.compiler_names import E
+
+BINARY = {
+    "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "**": "pow", "&": "bitand",
+    "|": "bitor", "^": "bitxor", "<<": "shl", ">>": "shr", ">>>": "ushr", "<": "lt", "<=": "le",
+    ">": "gt", ">=": "ge", "==": "eq", "!=": "ne", "===": "seq", "!==": "sne", "in": "has",
+    "instanceof": "instanceof",
+}
+BOOL_OPS = frozenset(("<", "<=", ">", ">=", "==", "!=", "===", "!==", "in", "instanceof"))
+_FUNCTIONS = ("FunctionExpression", "ArrowFunctionExpression")
+
+
+def _h(name: str) -> ast.expr:
+    return ast.Name(E + name, ast.Load())
+
+
+def _call(name: str, *args: ast.expr) -> ast.expr:
+    return ast.Call(_h(name), list(args), [])
+
+
+def _bool(e: ast.expr) -> ast.expr:
+    e._jsbool = True  # type: ignore[attr-defined]
+    return e
+
+
+def _is(e: ast.expr, what: ast.expr, negate: bool = False) -> ast.expr:
+    return ast.Compare(e, [ast.IsNot() if negate else ast.Is()], [what])
+
+
+def _seq_last(items: list[ast.expr]) -> ast.expr:
+    return ast.Subscript(ast.Tuple(items, ast.Load()), ast.Constant(-1), ast.Load())
+
+
+class ExprMixin:
+    """Expression compilation (mixed into compiler.Compiler)."""
+
+    def expr(self, node: N.Node) -> ast.expr:
+        from pipyd.js.compiler import locate
+        method = getattr(self, "x_" + node.type, None)
+        if method is None:
+            raise self.error(node, f"{node.type} is not supported here")
+        return locate(method(node), node)
+
+    def test(self, node: N.Node) -> ast.expr:
+        """A Python expression that is true exactly when the JS value is truthy (§7.1.2)."""
+        from pipyd.js.compiler import locate
+        t = node.type
+        if t == "LogicalExpression" and node.operator in ("&&", "||"):
+            op = ast.And() if node.operator == "&&" else ast.Or()
+            return locate(_bool(ast.BoolOp(op, [self.test(node.left), self.test(node.right)])), node)
+        if t == "UnaryExpression" and node.operator == "!":
+            return locate(_bool(ast.UnaryOp(ast.Not(), self.test(node.argument))), node)
+        e = self.expr(node)
+        if getattr(e, "_jsbool", False):
+            return e
+        return locate(_call("truthy", e), node)
+
+    def named(self, node: N.Node, name: str) -> ast.expr:
+        """An expression whose anonymous function value takes ``name`` (§8.4 NamedEvaluation)."""
+        if node.type in _FUNCTIONS and node.id is None:
+            from pipyd.js.compiler import locate
+            return locate(self.function(node, name), node)
+        return self.expr(node)
+
+    def nullish(self, e: ast.expr) -> ast.expr:
+        """``(t := e) is None or t is undefined``: the value is null or undefined."""
+        t = self.fresh()
+        return ast.BoolOp(ast.Or(), [_is(ast.NamedExpr(ast.Name(t, ast.Store()), e), ast.Constant(None)),
+                                     _is(ast.Name(t, ast.Load()), _h("u"))])
+
+    def _last_temp(self, guard: ast.expr) -> ast.expr:
+        return ast.Name(guard.values[1].left.id, ast.Load())
+
+    # -------------------------------------------------------------- primaries
+
+    def x_Identifier(self, node: N.Node) -> ast.expr:
+        name = node.name
+        if self.fn.lookup(name) is None:
+            if name == "NaN":
+                return ast.Constant(math.nan)
+            if name == "Infinity":
+                return ast.Constant(math.inf)
+        return self.read_name(name)
+
+    def x_Literal(self, node: N.Node) -> ast.expr:
+        if node.regex is not None:
+            return _call("regexp", ast.Constant(node.regex["pattern"]), ast.Constant(node.regex["flags"]))
+        v = node.value
+        if type(v) is int and abs(v) > 2**53:
+            v = float(v)
+        return ast.Constant(v)
+
+    def x_ThisExpression(self, node: N.Node) -> ast.expr:
+        name = self.fn.this_name
+        return ast.Name(name, ast.Load()) if name else _h("u")
+
+    def x_TemplateLiteral(self, node: N.Node) -> ast.expr:
+        parts: list[ast.expr] = []
+        for i, q in enumerate(node.quasis):
+            if q.value["cooked"]:
+                parts.append(ast.Constant(q.value["cooked"]))
+            if i < len(node.expressions):
+                parts.append(self.expr(node.expressions[i]))
+        if not node.expressions:
+            return ast.Constant(node.quasis[0].value["cooked"] or "")
+        return _call("template", *parts)
+
+    def x_TaggedTemplateExpression(self, node: N.Node) -> ast.expr:
+        q = node.quasi
+        cooked = ast.Tuple([ast.Constant(e.value["cooked"]) for e in q.quasis], ast.Load())
+        raw = ast.Tuple([ast.Constant(e.value["raw"]) for e in q.quasis], ast.Load())
+        args = [_call("tagged_strings", cooked, raw)] + [self.expr(e) for e in q.expressions]
+        return self.call_with(node.tag, args, optional=False)
+
+    def x_ArrayExpression(self, node: N.Node) -> ast.expr:
+        elts: list[ast.expr] = []
+        for e in node.elements:
+            if e is None:
+                elts.append(_h("u"))
+            elif e.type == "SpreadElement":
+                elts.append(ast.Starred(_call("iterate", self.expr(e.argument)), ast.Load()))
+            else:
+                elts.append(self.expr(e))
+        return ast.Call(_h("JSArray"), [ast.List(elts, ast.Load())], [])
+
+    def prop_key(self, prop: N.Node) -> ast.expr:
+        k = prop.key
+        if prop.computed:
+            return _call("to_object_key", self.expr(k))
+        if k.type == "Identifier":
+            return ast.Constant(k.name)
+        return ast.Constant(k.value if type(k.value) is str else to_string(k.value))
+
+    def x_ObjectExpression(self, node: N.Node) -> ast.expr:
+        keys: list[ast.expr] = []
+        values: list[ast.expr] = []
+        steps: list[ast.expr] = []
+        obj = self.fresh("o")
+        for prop in node.properties:
+            if prop.type == "SpreadElement":
+                steps.append(_call("spread_into", ast.Name(obj, ast.Load()), self.expr(prop.argument)))
+                continue
+            if prop.kind in ("get", "set"):
+                raise self.error(prop, "getters and setters in object literals are not supported")
+            key = self.prop_key(prop)
+            name = key.value if isinstance(key, ast.Constant) else ""
+            value = self.named(prop.value, name) if prop.value.type in _FUNCTIONS else self.expr(prop.value)
+            if steps:
+                steps.append(_call("set", ast.Name(obj, ast.Load()), key, value))
+            else:
+                keys.append(key)
+                values.append(value)
+        first = ast.Call(_h("JSObject"), [ast.Dict(keys, values)] if keys else [], [])
+        if not steps:
+            return first
+        return _seq_last([ast.NamedExpr(ast.Name(obj, ast.Store()), first), *steps,
+                          ast.Name(obj, ast.Load())])
+
+    def x_FunctionExpression(self, node: N.Node) -> ast.expr:
+        return self.function(node, node.id.name if node.id is not None else "")
+
+    x_ArrowFunctionExpression = x_FunctionExpression
+
+    def x_SequenceExpression(self, node: N.Node) -> ast.expr:
+        return _seq_last([self.expr(e) for e in node.expressions])
+
+    # -------------------------------------------------------------- operators
+
+    def x_UnaryExpression(self, node: N.Node) -> ast.expr:
+        op = node.operator
+        arg = node.argument
+        if op == "-" and arg.type == "Literal" and type(arg.value) in (int, float) and arg.regex is None:
+            return ast.Constant(-arg.value if arg.value else -0.0)
+        if op == "!":
+            return self.test(node)
+        if op == "typeof":
+            if arg.type == "Identifier" and self.fn.lookup(arg.name) is None:
+                from pipyd.js.compiler_names import mangle
+                return _call("typeof_free", _h("G"), ast.Constant(mangle(arg.name)))
+            return _call("typeof", self.expr(arg))
+        if op == "void":
+            return ast.Subscript(ast.Tuple([self.expr(arg), _h("u")], ast.Load()), ast.Constant(1), ast.Load())
+        if op == "delete":
+            if arg.type == "MemberExpression":
+                obj, key = self.member_parts(arg)
+                return _bool(_call("delete", obj, key))
+            if arg.type == "ChainExpression":
+                return _bool(ast.Constant(True))
+            return _bool(ast.Subscript(ast.Tuple([self.expr(arg), ast.Constant(arg.type != "Identifier")],
+                                                 ast.Load()), ast.Constant(1), ast.Load()))
+        return _call({"-": "neg", "+": "pos", "~": "bitnot"}[op], self.expr(arg))
+
+    def x_BinaryExpression(self, node: N.Node) -> ast.expr:
+        op = node.operator
+        left, right = node.left, node.right
+        if op in ("===", "!==", "==", "!="):
+            fast = self.equality_fast_path(op, left, right)
+            if fast is not None:
+                return _bool(fast)
+        e = _call(BINARY[op], self.expr(left), self.expr(right))
+        return _bool(e) if op in BOOL_OPS else e
+
+    def _literal_kind(self, node: N.Node) -> str:
+        if node.type == "Literal" and node.regex is None:
+            v = node.value
+            return "null" if v is None else "str" if type(v) is str else "bool" if type(v) is bool else ""
+        if node.type == "Identifier" and node.name == "undefined" and self.fn.lookup("undefined") is None:
+            return "undefined"
+        return ""
+
+    def equality_fast_path(self, op: str, left: N.Node, right: N.Node) -> ast.expr | None:
+        """Comparisons with a literal need no helper: strings compare by value only with
+        strings; null/undefined by identity (loosely, either one)."""
+        kind = self._literal_kind(right)
+        other = left
+        if not kind:
+            kind = self._literal_kind(left)
+            other = right
+            if not kind:
+                return None
+        negate = op in ("!==", "!=")
+        if op in ("==", "!=") and kind in ("null", "undefined"):
+            test = self.nullish(self.expr(other))
+            return ast.UnaryOp(ast.Not(), test) if negate else test
+        if op in ("===", "!=="):
+            if kind == "str":
+                lit = left if other is right else right
+                return ast.Compare(self.expr(left), [ast.NotEq() if negate else ast.Eq()],
+                                   [self.expr(right)]) if lit.type == "Literal" else None
+            target = {"null": ast.Constant(None), "undefined": _h("u"),
+                      "bool": ast.Constant(None)}[kind]
+            if kind == "bool":
+                lit = right if other is left else left
+                target = ast.Constant(lit.value)
+            return _is(self.expr(other), target, negate)
+        return None
+
+    def x_LogicalExpression(self, node: N.Node) -> ast.expr:
+        t = self.fresh()
+        left = self.expr(node.left)
+        right = self.expr(node.right)
+        bind = ast.NamedExpr(ast.Name(t, ast.Store()), left)
+        tv = ast.Name(t, ast.Load())
+        if node.operator == "??":
+            test = ast.BoolOp(ast.Or(), [_is(bind, ast.Constant(None)), _is(tv, _h("u"))])
+            return ast.IfExp(test, right, ast.Name(t, ast.Load()))
+        test = bind if getattr(left, "_jsbool", False) else _call("truthy", bind)
+        if node.operator == "&&":
+            return ast.IfExp(test, right, tv)
+        return ast.IfExp(test, tv, right)
+
+    def x_ConditionalExpression(self, node: N.Node) -> ast.expr:
+        return ast.IfExp(self.test(node.test), self.expr(node.consequent), self.expr(node.alternate))
+
+    def x_UpdateExpression(self, node: N.Node, value_used: bool = True) -> ast.expr:
+        fn = "inc" if node.operator == "++" else "dec"
+        arg = node.argument
+        if arg.type == "Identifier":
+            if node.prefix or not value_used:
+                return self.write_name(arg.name, _call(fn, self.read_name(arg.name)))
+            t = self.fresh()
+            old = ast.NamedExpr(ast.Name(t, ast.Store()), _call("pos", self.read_name(arg.name)))
+            return ast.Subscript(ast.Tuple([old, self.write_name(arg.name, _call(fn, ast.Name(t, ast.Load())))],
+                                           ast.Load()), ast.Constant(0), ast.Load())
+        if arg.type == "MemberExpression":
+            obj, key = self.member_parts(arg)
+            return _call("update_member", obj, key, ast.Constant(1 if fn == "inc" else -1),
+                         ast.Constant(bool(node.prefix)))
+        raise self.error(arg, "Invalid left-hand side expression in postfix operation")
+
+    def x_AssignmentExpression(self, node: N.Node) -> ast.expr:
+        op = node.operator
+        left = node.left
+        if left.type in ("ObjectPattern", "ArrayPattern"):
+            return self.pattern_assign_expr(left, self.expr(node.right))
+        if op == "=":
+            if left.type == "Identifier":
+                return self.write_name(left.name, self.named(node.right, left.name))
+            obj, key = self.member_parts(left)
+            return _call("set", obj, key, self.expr(node.right))
+        if op in ("&&=", "||=", "??="):
+            return self.logical_assign(node)
+        helper = BINARY[op[:-1]]
+        if left.type == "Identifier":
+            return self.write_name(left.name, _call(helper, self.read_name(left.name), self.expr(node.right)))
+        o, k = self.fresh(), self.fresh()
+        obj, key = self.member_parts(left)
+        current = _call("get", ast.Name(o, ast.Load()), ast.Name(k, ast.Load()))
+        return _call("set", ast.NamedExpr(ast.Name(o, ast.Store()), obj),
+                     ast.NamedExpr(ast.Name(k, ast.Store()), key),
+                     _call(helper, current, self.expr(node.right)))
+
+    def logical_assign(self, node: N.Node) -> ast.expr:
+        """``a &&= b``, ``a ||= b``, ``a ??= b`` (§13.15.2): assign only when needed."""
+        left = node.left
+        t = self.fresh()
+        if left.type == "Identifier":
+            current: ast.expr = self.read_name(left.name)
+            write = self.write_name(left.name, self.named(node.right, left.name))
+        else:
+            o, k = self.fresh(), self.fresh()
+            obj, key = self.member_parts(left)
+            current = _call("get", ast.NamedExpr(ast.Name(o, ast.Store()), obj),
+                            ast.NamedExpr(ast.Name(k, ast.Store()), key))
+            write = _call("set", ast.Name(o, ast.Load()), ast.Name(k, ast.Load()), self.expr(node.right))
+        bind = ast.NamedExpr(ast.Name(t, ast.Store()), current)
+        tv = ast.Name(t, ast.Load())
+        if node.operator == "??=":
+            test = ast.BoolOp(ast.Or(), [_is(bind, ast.Constant(None)), _is(tv, _h("u"))])
+            return ast.IfExp(test, write, ast.Name(t, ast.Load()))
+        if node.operator == "&&=":
+            return ast.IfExp(_call("truthy", bind), write, tv)
+        return ast.IfExp(_call("truthy", bind), tv, write)
+
+    # -------------------------------------------------------------- members and calls
+
+    def member_parts(self, node: N.Node) -> tuple[ast.expr, ast.expr]:
+        """(object, key) of a member expression, with an optional-chain guard when ``?.``."""
+        obj = self.expr(node.object)
+        if node.optional and self.chain is not None:
+            guard = self.nullish(obj)
+            self.chain.append(guard)
+            obj = self._last_temp(guard)
+        if node.computed:
+            return obj, self.expr(node.property)
+        return obj, ast.Constant(node.property.name)
+
+    def x_MemberExpression(self, node: N.Node) -> ast.expr:
+        obj, key = self.member_parts(node)
+        if isinstance(key, ast.Constant) and type(key.value) is str and not key.value.isdigit():
+            # Inline the plain-object hit (no call): `t[k] if type(t := o) is JSObject and k in t`
+            t = self.fresh()
+            test = ast.BoolOp(ast.And(), [
+                ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), obj)], []),
+                            [ast.Is()], [_h("JSObject")]),
+                ast.Compare(key, [ast.In()], [ast.Name(t, ast.Load())])])
+            hit = ast.Subscript(ast.Name(t, ast.Load()), ast.Constant(key.value), ast.Load())
+            return ast.IfExp(test, hit, _call("getp", ast.Name(t, ast.Load()), ast.Constant(key.value)))
+        return _call("get", obj, key)
+
+    def x_ChainExpression(self, node: N.Node) -> ast.expr:
+        saved = self.chain
+        self.chain = []
+        try:
+            e = self.expr(node.expression)
+            guards = self.chain
+        finally:
+            self.chain = saved
+        if not guards:
+            return e
+        test = guards[0] if len(guards) == 1 else ast.BoolOp(ast.Or(), guards)
+        return ast.IfExp(test, _h("u"), e)
+
+    def arguments_of(self, args: list[N.Node]) -> list[ast.expr]:
+        out: list[ast.expr] = []
+        for a in args:
+            if a.type == "SpreadElement":
+                out.append(ast.Starred(_call("iterate", self.expr(a.argument)), ast.Load()))
+            else:
+                out.append(self.expr(a))
+        return out
+
+    def x_CallExpression(self, node: N.Node) -> ast.expr:
+        return self.call_with(node.callee, node.arguments, node.optional)
+
+    def call_with(self, callee: N.Node, args: Any, optional: bool) -> ast.expr:
+        """A call: ``o.m(...)`` keeps ``this = o`` (§13.3.6.1); other callees get undefined."""
+        if callee.type == "MemberExpression":
+            obj, key = self.member_parts(callee)
+            arg_list = args if isinstance(args[0] if args else None, ast.AST) else self.arguments_of(args)
+            if optional and self.chain is not None:
+                o, f = self.fresh(), self.fresh()
+                fetch = _call("get", ast.NamedExpr(ast.Name(o, ast.Store()), obj), key)
+                self.chain.append(self.nullish(ast.NamedExpr(ast.Name(f, ast.Store()), fetch)))
+                return _call("call_this", ast.Name(f, ast.Load()), ast.Name(o, ast.Load()), *arg_list)
+            return _call("call_method", obj, key, *arg_list)
+        f = self.expr(callee)
+        arg_list = args if isinstance(args[0] if args else None, ast.AST) else self.arguments_of(args)
+        if optional and self.chain is not None:
+            guard = self.nullish(f)
+            self.chain.append(guard)
+            f = self._last_temp(guard)
+        if callee.type in _FUNCTIONS or callee.type == "Identifier":
+            return ast.Call(f, arg_list, [])  # a direct Python call: the hot path
+        return _call("call", f, *arg_list)
+
+    def x_NewExpression(self, node: N.Node) -> ast.expr:
+        return _call("construct", self.expr(node.callee), *self.arguments_of(node.arguments))
