@@ -54,10 +54,12 @@ class TransportFlow(FlowControl):
     def pause_writing(self) -> None:
         self.write_paused = True
         self._update()
+        self.output_congested(True)
 
     def resume_writing(self) -> None:
         self.write_paused = False
         self._update()
+        self.output_congested(False)
 
     def close(self) -> None:
         """The transport is gone: no more calls into it."""

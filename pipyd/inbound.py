@@ -111,7 +111,7 @@ class ListenOptions:
 class Inbound(HostObject):
     """`__inbound` (reference §1.4). Addresses are read from the socket on first use."""
 
-    __slots__ = ("id", "_transport", "_addrs", "_dest", "_target", "_output")
+    __slots__ = ("id", "_transport", "_addrs", "_dest", "_target", "_output", "__weakref__")
     js_get = frozenset({"id", "localAddress", "localPort", "remoteAddress", "remotePort",
                         "destinationAddress", "destinationPort", "output"})
     js_class_name = "Inbound"

@@ -79,10 +79,33 @@ class FlowControl:
     exactly as often as it paused (including from ``reset()`` if it is ended while paused).
     """
 
-    __slots__ = ("paused",)
+    __slots__ = ("paused", "watchers", "congested")
 
     def __init__(self) -> None:
         self.paused = 0
+        self.watchers: list[Callable[[bool], Any]] = []
+        self.congested = False
+
+    # The other direction: the root's own output (the client) is slow. Filters that produce
+    # output from elsewhere (connect reading an upstream) watch this and stop reading while
+    # it is congested, so a slow client never makes a fast upstream grow our memory.
+    def watch_output(self, fn: Callable[[bool], Any]) -> None:
+        self.watchers.append(fn)
+        if self.congested:
+            fn(True)
+
+    def unwatch_output(self, fn: Callable[[bool], Any]) -> None:
+        try:
+            self.watchers.remove(fn)
+        except ValueError:
+            pass
+
+    def output_congested(self, flag: bool) -> None:
+        if flag is self.congested:
+            return
+        self.congested = flag
+        for fn in list(self.watchers):
+            fn(flag)
 
     def pause(self) -> None:
         self.paused += 1

@@ -20,6 +20,26 @@ from pipyd.pipeline import JointFilter, module_graph
 from pipyd.roots import Roots
 
 
+_LEVELS = {"DBG": log.DEBUG, "INF": log.INFO, "WRN": log.WARN, "ERR": log.ERROR}
+
+
+def _wire_host() -> None:
+    """Connect script-facing builtins to the daemon (idempotent): console lines go through
+    the log whatever its threshold (Pipy), and load balancers borrow for the running
+    pipeline's ``__inbound`` when a script passes no borrower."""
+    from pipyd.api.algo_balancers import LoadBalancer
+    from pipyd.js.builtins.console import set_console_sink
+    from pipyd.js.scope import ACTIVE
+
+    set_console_sink(lambda level, text: log.LOGGER.write(_LEVELS.get(level, log.INFO), text))
+
+    def current_inbound() -> Any:
+        ctx = ACTIVE.current
+        return None if ctx is None else ctx.inbound
+
+    LoadBalancer.default_borrower = current_inbound
+
+
 class LoadError(Exception):
     """The codebase could not be loaded; the message says where and why."""
 
@@ -50,6 +70,7 @@ class Worker:
         """Load and bind the whole codebase; raises LoadError with a readable message."""
         import pipyd.filters  # noqa: F401  every filter family registers itself
         Configuration.refresh_members()
+        _wire_host()
         try:
             if self.eval_source is not None:
                 self._evaluate(self._new_module("/<eval>", "<eval>"), self.eval_source)

@@ -9,8 +9,10 @@ from typing import Any
 
 
 def host_globals() -> dict[str, Any]:
+    from pipyd.api.algo import ALGO
     from pipyd.events import Data, Message, MessageEnd, MessageStart, StreamEnd
     return {
+        "algo": ALGO,
         "Data": Data,
         "Message": Message,
         "MessageStart": MessageStart,

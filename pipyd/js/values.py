@@ -47,9 +47,10 @@ undefined = JSUndefined()
 
 
 class JSObject(dict):
-    """A plain JS object. Keys are ``str``; enumeration puts integer-like keys first (see own_keys)."""
+    """A plain JS object. Keys are ``str``; enumeration puts integer-like keys first (see own_keys).
+    Weakly referenceable: load balancers and mux sessions hold object keys weakly (Pipy)."""
 
-    __slots__ = ()
+    __slots__ = ("__weakref__",)
 
     def __bool__(self) -> bool:  # an empty object is truthy in JS
         return True
