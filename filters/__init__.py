@@ -5,3 +5,9 @@ from . import handle  # noqa: F401
 from . import replace  # noqa: F401
 from . import connect  # noqa: F401
 from . import http  # noqa: F401  (also registers demuxHTTP/serveHTTP)
+from . import chain  # noqa: F401  (chain, use)
+from . import link  # noqa: F401  (link, branch)
+from . import fork  # noqa: F401
+from . import io  # noqa: F401  (input, output)
+from . import replay  # noqa: F401
+from . import wait  # noqa: F401

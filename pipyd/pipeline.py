@@ -274,7 +274,9 @@ class JointFilter(Filter):
 class Pipeline:
     """One stream's instance of a layout: cloned filters, a context and an output target."""
 
-    __slots__ = ("layout", "context", "head", "filters", "output", "flow", "ended")
+    # ``lineage``: what sub-pipelines inherit (module-chain position, nearest input());
+    # set by filters/chain.py's start_sub, unset on pipelines it did not start.
+    __slots__ = ("layout", "context", "head", "filters", "output", "flow", "ended", "lineage")
 
     def input(self, event: Any) -> None:
         self.head.process(event)

@@ -9,6 +9,7 @@ swap").
 """
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -38,6 +39,22 @@ def _wire_host() -> None:
         return None if ctx is None else ctx.inbound
 
     LoadBalancer.default_borrower = current_inbound
+
+
+def settle_heap() -> None:
+    """Move everything loaded so far out of the collector's sight.
+
+    A loaded codebase is tens of thousands of long-lived objects (compiled code, layouts,
+    builtins); request handling allocates short-lived ones that are freed by reference
+    counting. Without this, every older-generation collection walks the whole codebase again:
+    measured on the hello benchmark, freezing plus a larger first generation took pipyd from
+    16k to 28k requests/s on one core. Called after each (re)load; unfreeze first so a
+    retired codebase can still be collected once its last pipeline ends.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 class LoadError(Exception):
@@ -184,6 +201,7 @@ class Worker:
             return True
         self.roots = Roots(self, reuse_port=bool(getattr(self.options, "reuse_port", False)))
         await self.roots.open()
+        settle_heap()
         return True
 
     async def reload(self) -> bool:
@@ -199,6 +217,7 @@ class Worker:
         assert self.roots is not None
         new.roots = await self.roots.handover(new)
         self.roots = None
+        settle_heap()
         return True
 
     async def shutdown(self, timeout: float = 10.0) -> None:

@@ -30,8 +30,10 @@ from pipyd.js.compiler_stmt import StmtMixin
 from pipyd.js.errors import JSSyntaxError
 
 RESULT = E + "result"
-_POSITIONED = tuple(t for t in vars(ast).values()
-                    if isinstance(t, type) and issubclass(t, ast.AST) and "lineno" in t._attributes)
+# Exact node classes that carry positions, as a set: ``type(n) in _POSITIONED`` avoids isinstance,
+# which is slow here because ast's deprecated aliases (ast.Num…) have a Python __instancecheck__.
+_POSITIONED = frozenset(t for t in vars(ast).values()
+                        if isinstance(t, type) and issubclass(t, ast.AST) and "lineno" in t._attributes)
 
 
 def H(name: str) -> ast.expr:
@@ -67,14 +69,43 @@ def locate(py: ast.AST, js: N.Node) -> ast.AST:
     col = js.col
     end_col = js.end_col if end_line > line or js.end_col >= col else col
     stack = [py]
+    pop = stack.pop
+    push = stack.append
+    positioned = _POSITIONED
     while stack:
-        n = stack.pop()
-        if isinstance(n, _POSITIONED):
+        n = pop()
+        if type(n) in positioned:
             if getattr(n, "lineno", None) is not None:
                 continue
             n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = line, col, end_line, end_col
-        stack.extend(ast.iter_child_nodes(n))
+        for name in n._fields:  # ast.iter_child_nodes, inlined (this is the compiler's hot loop)
+            v = getattr(n, name, None)
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, ast.AST):
+                        push(x)
+            elif v is not None and isinstance(v, ast.AST):
+                push(v)
     return py
+
+
+def _default_positions(mod: ast.Module) -> None:
+    """Position what is still unpositioned at 1:0 (module prologue), in one pass."""
+    stack: list[ast.AST] = [mod]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        n = pop()
+        if type(n) in _POSITIONED and getattr(n, "lineno", None) is None:
+            n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = 1, 0, 1, 0
+        for name in n._fields:
+            v = getattr(n, name, None)
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, ast.AST):
+                        push(x)
+            elif v is not None and isinstance(v, ast.AST):
+                push(v)
 
 
 class Compiler(ExprMixin, StmtMixin, PatternMixin):
@@ -164,9 +195,7 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
             out.insert(0, assign(E + "jump", const(0)))
         out.insert(0, assign(RESULT, H("u")))
         mod = ast.Module(out, [])
-        for n in ast.walk(mod):
-            if isinstance(n, _POSITIONED) and getattr(n, "lineno", None) is None:
-                n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = 1, 0, 1, 0
+        _default_positions(mod)
         return mod
 
     def top_level_names(self) -> list[str]:

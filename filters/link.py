@@ -1,0 +1,153 @@
+"""``link`` and ``branch``: send the stream to one of several sub-pipelines chosen by conditions
+(reference §2.2 rows 5 and 48). The sub-pipeline shares the context (§0.4) and its output is
+this filter's output.
+
+* ``link(name1, [cond1,] name2, [cond2,] …)``: named layouts of this module; a name without a
+  following function is unconditional; ``''`` passes the stream through with no sub-pipeline.
+* ``branch(cond1, layout1, cond2, layout2, …, [fallback])``: a layout is a name or a builder
+  function ``$ => $.filter()…`` (an anonymous layout, built as ``.to()`` builds one).
+
+The choice is made on the first event and fixed for the stream's life. Until a condition holds
+the events are buffered, and the conditions are evaluated again on each new input event.
+A condition that throws counts as false (the error is logged, §2.3).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pipyd.js.coerce import to_boolean
+from pipyd.js.values import js_error, type_error
+from pipyd.pipeline import FAILED, JointFilter, PipelineLayout
+from pipyd.registry import register
+
+from .chain import start_sub
+
+PASS = -1  # route index: no sub-pipeline, events go straight out
+
+
+def build_layout(config: Any, builder: Any) -> PipelineLayout:
+    """An anonymous layout from a builder function, as ``Configuration.to`` makes one (the
+    layout joins the module's layouts so the worker binds and checks it)."""
+    from pipyd.module import Configuration  # the core's builder; imported late (cycle-free)
+    module = getattr(config, "module", None)
+    layout = PipelineLayout("", module, "pipeline")
+    cfg = Configuration(module, layout, builder=True)
+    builder(cfg)
+    cfg._check_to()
+    if module is not None:
+        module.layouts.append(layout)
+    return layout
+
+
+class _Choose(JointFilter):
+    """Routes: ``(condition, index into sub_layouts or PASS)``, tried in order; a condition
+    is a function, a constant, or ``True`` for an unconditional route."""
+
+    __slots__ = ("routes", "sub", "passing", "buffer")
+    CONFIG = ("routes",)
+    REQUIRES_TO = False
+
+    def add_sub_layout(self, layout: Any) -> None:
+        raise js_error("Error", "calling to() without a joint-filter")
+
+    def _route(self, layout: Any) -> int:
+        if layout == "":
+            return PASS
+        self.sub_layouts.append(layout)
+        return len(self.sub_layouts) - 1
+
+    def reset(self) -> None:
+        sub = getattr(self, "sub", None)
+        self.sub = None
+        if sub is not None:
+            sub.end()
+        self.passing = False
+        self.buffer: list | None = None
+
+    def process(self, evt: Any) -> None:
+        sub = self.sub
+        if sub is not None:
+            sub.input(evt)
+            return
+        if self.passing:
+            self.next.process(evt)
+            return
+        buf = self.buffer
+        if buf is None:
+            buf = self.buffer = []
+        buf.append(evt)
+        chosen = self._choose()
+        if chosen is None:
+            return  # no condition holds yet: keep the events
+        self.buffer = None
+        if chosen == PASS:
+            self.passing = True
+            target = self.next
+        else:
+            target = self.sub = start_sub(self, self.sub_layouts[chosen])
+        for e in buf:
+            target.process(e)
+
+    def _choose(self) -> int | None:
+        for cond, index in self.routes:
+            if cond is True:
+                return index
+            v = self.eval_arg(cond)
+            if v is not FAILED and to_boolean(v):
+                return index
+        return None
+
+
+@register("link")
+class Link(_Choose):
+    __slots__ = ()
+
+    @classmethod
+    def configure(cls, config: Any, *args: Any) -> "Link":
+        f = cls.__new__(cls)
+        f.sub_layouts = []
+        routes = []
+        i, n = 0, len(args)
+        if n == 0:
+            raise type_error("link: expected at least one pipeline name")
+        while i < n:
+            name = args[i]
+            if type(name) is not str:
+                raise type_error(f"link: argument #{i + 1} expects a pipeline name")
+            has_cond = i + 1 < n and callable(args[i + 1])
+            routes.append((args[i + 1] if has_cond else True, f._route(name)))
+            i += 2 if has_cond else 1
+        f.routes = tuple(routes)
+        f.reset()
+        return f
+
+
+@register("branch")
+class Branch(_Choose):
+    __slots__ = ()
+
+    @classmethod
+    def configure(cls, config: Any, *args: Any) -> "Branch":
+        if not args:
+            raise type_error("branch: expected conditions and pipelines")
+        f = cls.__new__(cls)
+        f.sub_layouts = []
+        routes = []
+        for i in range(0, len(args), 2):
+            if i + 1 < len(args):
+                cond, target, pos = args[i], args[i + 1], i + 2
+            else:  # a trailing layout without a condition: the fallback
+                cond, target, pos = True, args[i], i + 1
+            routes.append((cond, f._route(_layout(config, target, pos))))
+        f.routes = tuple(routes)
+        f.reset()
+        return f
+
+
+def _layout(config: Any, target: Any, pos: int) -> Any:
+    if type(target) is str:
+        return target
+    if callable(target):
+        return build_layout(config, target)
+    raise type_error(f"branch: argument #{pos} expects a pipeline name or a builder function")
+

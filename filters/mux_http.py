@@ -1,0 +1,296 @@
+"""muxHTTP: the HTTP/1 client multiplexer (reference §2.2 row 51, §4.6).
+
+Input: request messages; output: the matching responses. Requests of every instance at this
+place of the layout that share a key go to one session sub-pipeline (``filters/mux.py``) as
+encoded HTTP/1 bytes — normally ``.connect(target)`` — and its bytes are decoded back into
+responses matched first-in first-out (pipelining).
+
+- Each request body is buffered until its MessageEnd (§2.3) and sent with ``content-length``.
+- HEAD answers are bodiless; CONNECT or Upgrade requests answered 101-299 turn the session
+  into a tunnel owned by that request's filter, whose later Data goes through raw.
+- ``Expect: 100-continue``: the body is buffered here anyway, so the client gets its
+  ``100 Continue`` from us at once and the header is not sent upstream (whose own interim 100
+  would be meaningless, so it is dropped). Other 1xx are passed on as interim responses.
+- The upstream ending before a response head: every waiting request gets the §4.6 error
+  response (``502 Connection Refused``, ``504 Gateway Timeout``…) or, for a clean close, an
+  empty ``200`` (Pipy's quirk); one cut off mid-response gets ``StreamEnd`` (its client's
+  connection must close). The session is dropped; the next request opens a new one.
+- A filter instance borrows its session while it has requests in flight (or a tunnel), so an
+  idle keep-alive client does not keep an upstream connection from its ``maxIdle``.
+- ``version: 2`` is not supported yet (HTTP/2 is a later issue): refused at configure time; a
+  version function answering 2 is logged and served with HTTP/1.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from pipyd import log
+from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
+from pipyd.js.values import JSObject, type_error, undefined
+from pipyd.pipeline import FAILED
+from pipyd.registry import register
+from pipyd.units import parse_size
+
+from .http import error_response_head
+from .http_codec import DEFAULT_BUFFER_SIZE, ResponseDecoder, request_head
+from .mux import MuxBase, MuxOptions, MuxSession, SessionCluster
+
+
+def _header(head: Any, name: str) -> str:
+    h = head.get("headers") if isinstance(head, dict) else None
+    v = h.get(name) if isinstance(h, dict) else None
+    return v.lower() if type(v) is str else ""
+
+
+class Exchange:
+    """One request in flight on a session, and where its response goes."""
+
+    __slots__ = ("owner", "tunnel_ok", "started", "interim", "done")
+
+    def __init__(self, owner: "MuxHTTP", tunnel_ok: bool) -> None:
+        self.owner: MuxHTTP | None = owner
+        self.tunnel_ok = tunnel_ok  # CONNECT or Upgrade: a 101-299 answer makes a tunnel
+        self.started = False
+        self.interim = 0  # status of the 1xx being relayed (or swallowed, for 100)
+        self.done = False
+
+    def emit(self, evt: Any) -> None:
+        o = self.owner
+        if o is not None:
+            o.next.process(evt)
+
+
+class HTTPSession(MuxSession):
+    """A pipelined HTTP/1 client connection through the session sub-pipeline."""
+
+    __slots__ = ("decoder", "queue", "tunnel")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decoder = ResponseDecoder(self)
+        self.queue: deque[Exchange] = deque()
+        self.tunnel: Exchange | None = None
+
+    def send(self, ex: Exchange, head: Any, body: list[bytes], size: int) -> None:
+        method = head.get("method") if isinstance(head, dict) else None
+        self.queue.append(ex)
+        self.decoder.expect(method == "HEAD", ex.tunnel_ok)
+        self.messages += 1
+        self.pipeline.input(Data.from_chunks([request_head(head, size), *body]))
+
+    # -- the upstream's bytes --
+
+    def on_output(self, evt: Any) -> None:
+        if type(evt) is Data:
+            feed = self.decoder.feed
+            for chunk in evt.chunks:
+                feed(chunk)
+
+    def on_message_start(self, head: JSObject) -> None:
+        ex = self.queue[0] if self.queue else None
+        if ex is None:
+            return  # an answer nobody asked for: dropped
+        status = head.get("status", 200)
+        if status < 200 and status != 101:
+            ex.interim = status
+            if status != 100:
+                ex.emit(MessageStart(head))
+            return
+        ex.started = True
+        if status == 101 or (ex.tunnel_ok and status < 300):
+            ex.interim = -1  # the tunnel opens with this message's end
+        ex.emit(MessageStart(head))
+
+    def on_body(self, b: bytes) -> None:
+        if self.queue and self.queue[0].started:
+            self.queue[0].emit(Data.from_bytes(b))
+
+    def on_message_end(self, tail: Any) -> None:
+        if not self.queue:
+            return
+        ex = self.queue[0]
+        if ex.interim > 0:
+            if ex.interim != 100:
+                ex.emit(MessageEnd(tail))
+            ex.interim = 0
+            return
+        self.queue.popleft()
+        ex.done = True
+        ex.emit(MessageEnd(tail))
+        if ex.interim == -1:
+            self._open_tunnel(ex)
+        elif ex.owner is not None:
+            ex.owner.exchange_done()
+
+    def on_tunnel(self, b: bytes) -> None:
+        if self.tunnel is not None:
+            self.tunnel.emit(Data.from_bytes(b))
+
+    def on_error(self, status: int, reason: str) -> None:
+        """A malformed response: this connection cannot be trusted any more."""
+        if self.queue and not self.queue[0].started:
+            self._answer(self.queue.popleft(), "ReadError")
+        self.close_with("ReadError")
+
+    def _open_tunnel(self, ex: Exchange) -> None:
+        self.tunnel = ex
+        self.isolate()  # nobody else may send requests into a tunnel
+        self._fail_queue("")
+        if ex.owner is not None:
+            ex.owner.tunnel_opened()
+
+    # -- the upstream's end --
+
+    def on_upstream_end(self, error: str) -> None:
+        if self.tunnel is not None:
+            self.tunnel.emit(StreamEnd(error))
+            return
+        if self.queue and self.queue[0].started:
+            self.decoder.feed_eof()  # a close-delimited body ends here; others were cut off
+            if self.queue and self.queue[0].started:
+                ex = self.queue.popleft()
+                ex.done = True
+                ex.emit(StreamEnd(error or "ConnectionReset"))
+                if ex.owner is not None:
+                    ex.owner.exchange_done()
+        self._fail_queue(error)
+
+    def close_with(self, error: str) -> None:
+        p = self.pipeline
+        self.drop()
+        self._fail_queue(error)
+        if p is not None:
+            p.input(StreamEnd())
+
+    def _fail_queue(self, error: str) -> None:
+        q, self.queue = self.queue, deque()
+        for ex in q:
+            self._answer(ex, error)
+
+    @staticmethod
+    def _answer(ex: Exchange, error: str) -> None:
+        """§4.6: the error response for ``error``; a clean close gives an empty 200."""
+        ex.done = True
+        if error:
+            head = error_response_head(error)
+        else:
+            head = JSObject(protocol="HTTP/1.1", headers=JSObject(), status=200, statusText="OK")
+        ex.emit(MessageStart(head))
+        ex.emit(MessageEnd())
+        if ex.owner is not None:
+            ex.owner.exchange_done()
+
+
+class MuxHTTPOptions(MuxOptions):
+    __slots__ = ("buffer_size", "version")
+
+    def __init__(self, opts: Any, name: str) -> None:
+        super().__init__(opts, name)
+        v = self.extra.get("bufferSize", undefined)
+        self.buffer_size = DEFAULT_BUFFER_SIZE if v is undefined or v is None else parse_size(v, "bufferSize")
+        v = self.extra.get("version", undefined)
+        if v is undefined or v is None:
+            v = 1
+        if not callable(v):
+            if v == 2:
+                raise type_error("muxHTTP: HTTP/2 (version: 2) is not supported yet; use version 1")
+            if v != 1:
+                raise type_error("muxHTTP: version must be 1, 2 or a function")
+        self.version = v
+
+
+_CONTINUE = JSObject(status=100, statusText="Continue", headers=JSObject())
+
+
+@register("muxHTTP")
+class MuxHTTP(MuxBase):
+    __slots__ = ("head", "body", "size", "inflight", "tunneling", "early", "exchanges")
+
+    def make_options(self, opts: Any) -> MuxOptions:
+        return MuxHTTPOptions(opts, self.NAME)
+
+    def reset(self) -> None:
+        for ex in getattr(self, "exchanges", ()):
+            ex.owner = None
+        if getattr(self, "tunneling", False) and self.session is not None:
+            s = self.session
+            if s.tunnel is not None:
+                s.tunnel.owner = None
+            s.close()
+        super().reset()
+        self.head: Any = None
+        self.body: list[bytes] = []
+        self.size = 0
+        self.inflight = 0
+        self.tunneling = False
+        self.early: list[Any] = []  # client bytes after a CONNECT, before its answer
+        self.exchanges: list[Exchange] = []
+
+    def new_session(self) -> MuxSession:
+        v = self.smap.options.version
+        if callable(v):
+            got = self.callback(v)
+            if got is not FAILED and got == 2:
+                log.error("[muxHTTP] HTTP/2 is not supported yet; using HTTP/1")
+        return HTTPSession()
+
+    def process(self, evt: Any) -> None:
+        t = type(evt)
+        if self.tunneling:
+            if t is Data or t is StreamEnd:
+                s = self.session
+                if s is not None and not s.dead:
+                    s.pipeline.input(evt)
+            return
+        if t is MessageStart:
+            if self.head is None:
+                self.head = evt.head if isinstance(evt.head, dict) else JSObject()
+                self.body, self.size = [], 0
+                if _header(self.head, "expect") == "100-continue":
+                    self.next.process(MessageStart(_CONTINUE))
+                    self.next.process(MessageEnd())
+        elif t is Data:
+            if self.head is not None:
+                self.body.extend(evt.chunks)
+                self.size += evt.size
+            elif self.inflight and self.exchanges and self.exchanges[-1].tunnel_ok:
+                self.early.append(evt)  # tunnel bytes sent before the answer came back
+        elif t is MessageEnd:
+            if self.head is not None:
+                self._send()
+        elif t is StreamEnd and self.early:
+            self.early.append(evt)
+        # a StreamEnd in the middle of a request drops it: a partial body cannot be framed
+
+    def _send(self) -> None:
+        head, body, size = self.head, self.body, self.size
+        self.head, self.body, self.size = None, [], 0
+        if "expect" in head.get("headers", {}):
+            head = JSObject(head)
+            head["headers"] = JSObject((k, v) for k, v in head["headers"].items() if k != "expect")
+        tunnel_ok = head.get("method") == "CONNECT" or (
+            "upgrade" in _header(head, "connection") and bool(_header(head, "upgrade")))
+        ex = Exchange(self, tunnel_ok)
+        self.exchanges = [e for e in self.exchanges if not e.done]
+        self.exchanges.append(ex)
+        self.inflight += 1
+        self.acquire().send(ex, head, body, size)
+
+    # -- called by the session --
+
+    def exchange_done(self) -> None:
+        self.inflight -= 1
+        if self.inflight <= 0 and not self.tunneling:
+            self.inflight = 0
+            s = self.session
+            if s is not None:
+                self.session = None
+                self.smap.give_back(s)
+
+    def tunnel_opened(self) -> None:
+        self.tunneling = True
+        self.inflight = 0
+        early, self.early = self.early, []
+        for evt in early:
+            self.process(evt)
