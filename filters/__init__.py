@@ -11,3 +11,8 @@ from . import fork  # noqa: F401
 from . import io  # noqa: F401  (input, output)
 from . import replay  # noqa: F401
 from . import wait  # noqa: F401
+from . import mux  # noqa: F401  (mux, merge, muxQueue)
+from . import mux_http  # noqa: F401
+from . import demux  # noqa: F401
+from . import pack  # noqa: F401  (pack, split)
+from . import detect  # noqa: F401

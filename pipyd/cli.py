@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         from pipyd.supervisor import Supervisor
         return Supervisor(worker_argv(args), o.threads).run()
     if o.eval_source is not None:
-        handled, code = evaluate_expression(o.eval_source)
+        handled, code = evaluate_expression(o)
         if handled:
             return code
     try:
@@ -229,43 +229,30 @@ def worker_argv(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "pipyd.cli", *out]
 
 
-def evaluate_expression(source: str) -> tuple[bool, int]:
-    """`pipyd -e`: a script whose value is not a Configuration has that value printed on
-    stdout (reference §0.8) and the run ends with 0. Returns handled=False to let the worker
-    run it when the value is a Configuration, or when the bare evaluation failed: the worker
-    evaluates with the full module globals (`pipy` bound to its module) and reports errors
-    with their position, as for a file."""
+def evaluate_expression(o: Options) -> tuple[bool, int]:
+    """`pipyd -e`: evaluate the script with every builtin a module has. A value that is not a
+    Configuration is printed on stdout (Pipy §0.8) and the run ends; a Configuration runs as
+    a codebase whose root is the working directory (the loaded worker is reused, so the
+    script is evaluated once)."""
+    from pipyd.worker import LoadError, Worker
+    worker = Worker(None, o)
     try:
-        from pipyd.js import engine
-        value = _call_evaluate(engine.evaluate, source)
-    except Exception:
+        worker.load()
+    except LoadError as e:
+        for line in str(e).splitlines():
+            log.error(line)
+        return True, EXIT_FAILURE
+    if not worker.eval_is_value:
+        o.preloaded = worker
         return False, 0
-    if type(value).__name__ == "Configuration":
-        return False, 0
-    sys.stdout.write(_display(value) + "\n")
+    sys.stdout.write(_display(worker.eval_value) + "\n")
     sys.stdout.flush()
     return True, 0
 
 
-def _call_evaluate(evaluate: Any, source: str) -> Any:
-    try:
-        params = inspect.signature(evaluate).parameters
-    except (TypeError, ValueError):
-        params = {}
-    if len(params) >= 2:
-        return evaluate(source, "<eval>")
-    return evaluate(source)
-
-
 def _display(value: Any) -> str:
-    """As console.log shows a value: strings raw, everything else inspected."""
-    if type(value) is str:
-        return value
-    try:
-        from pipyd.js.builtins.console import inspect as js_inspect
-        return js_inspect(value)
-    except Exception:
-        return str(value)
+    from pipyd.js.builtins.console import inspect as js_inspect
+    return value if type(value) is str else js_inspect(value)
 
 
 def run_worker(o: Options) -> int:
@@ -296,7 +283,7 @@ class Daemon:
         from pipyd.worker import Worker
         o = self.options
         try:
-            self.worker = Worker(o.entry, o)
+            self.worker = getattr(o, "preloaded", None) or Worker(o.entry, o)
             ok = await _maybe(self.worker.start())
         except Exception as e:  # a load failure (LoadError) or a port that cannot open
             for line in str(e).splitlines() or [type(e).__name__]:

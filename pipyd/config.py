@@ -61,6 +61,9 @@ class Options:
     # Set by the CLI before the worker starts: `pipy.exit(code)` calls control.exit(code),
     # `pipy.restart()` calls control.restart() (see cli.Daemon).
     control: Any = None
+    # `pipyd -e` loads the script before knowing whether it is a codebase; the loaded
+    # Worker is handed on here so the script is not evaluated twice.
+    preloaded: Any = None
     # Which command-line options were given explicitly (they win over the config file).
     given: set[str] = field(default_factory=set)
 

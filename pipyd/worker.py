@@ -77,6 +77,9 @@ class Worker:
         self.solving: set[str] = set()
         self.roots: Roots | None = None
         self.loaded = False
+        # `pipyd -e`: what the expression evaluated to when it was not a Configuration
+        self.eval_value: Any = None
+        self.eval_is_value = False
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -84,7 +87,10 @@ class Worker:
         return codebase_path(self.root, path)[1]
 
     def load(self) -> None:
-        """Load and bind the whole codebase; raises LoadError with a readable message."""
+        """Load and bind the whole codebase; raises LoadError with a readable message.
+        Loading twice is a no-op (`pipyd -e` loads before deciding whether to run)."""
+        if self.loaded:
+            return
         import pipyd.filters  # noqa: F401  every filter family registers itself
         Configuration.refresh_members()
         _wire_host()
@@ -125,6 +131,9 @@ class Worker:
         from pipyd.js import engine
         compiled = engine.compile_module(source, module.path)
         value = compiled.run(module.scope, self._globals(module))
+        if module.filename == "<eval>" and not isinstance(value, Configuration):
+            self.eval_value, self.eval_is_value = value, True  # printed by `pipyd -e`
+            return
         if not isinstance(value, Configuration):
             raise LoadError(f"[pjs] Script did not result in a Configuration: {module.path}")
         log.info(f"[config] Module loaded: {module.path}")
@@ -194,6 +203,8 @@ class Worker:
 
     async def start(self) -> bool:
         self.load()
+        if self.eval_is_value:
+            return True
         if not getattr(self.options, "no_graph", False):
             for line in self.graph():
                 log.info(f"[config] {line}" if line else "[config]")

@@ -10,9 +10,11 @@ from typing import Any
 
 def host_globals() -> dict[str, Any]:
     from pipyd.api.algo import ALGO
+    from pipyd.api.os_api import OS_API
     from pipyd.events import Data, Message, MessageEnd, MessageStart, StreamEnd
     return {
         "algo": ALGO,
+        "os": OS_API,
         "Data": Data,
         "Message": Message,
         "MessageStart": MessageStart,

@@ -327,6 +327,7 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
 
 def compile_program(program: N.Program, filename: str) -> tuple[Any, list[str]]:
     """Compile a parsed Program; returns (code object, top-level names)."""
+    _register_helpers()
     c = Compiler(filename)
     mod = c.compile_program(program)
     code = compile(mod, filename, "exec", dont_inherit=True)
@@ -344,3 +345,13 @@ def _name_functions(code: Any, info: dict[str, tuple[str, int]]) -> Any:
         runtime.FN_INFO[code] = meta
         return code
     return code.replace(co_consts=consts)
+
+
+def _register_helpers() -> None:
+    """Make the helpers generated code uses beyond engine._HELPER_NAMES available to modules.
+
+    engine.HELPERS is built from a fixed name list; the member tables and fast-path helpers are
+    added here once (engine imports this module, so this runs lazily at the first compile)."""
+    from pipyd.js import engine
+    if E + "GT" not in engine.HELPERS:
+        engine.HELPERS.update(runtime.COMPILED_HELPERS)

@@ -44,6 +44,12 @@ def _seq_last(items: list[ast.expr]) -> ast.expr:
     return ast.Subscript(ast.Tuple(items, ast.Load()), ast.Constant(-1), ast.Load())
 
 
+def _is_name_key(key: ast.expr) -> bool:
+    """A constant property name that is no array index (``o.name``, ``o['x-y']``): the names the
+    runtime's member tables serve."""
+    return isinstance(key, ast.Constant) and type(key.value) is str and not key.value.isdigit()
+
+
 class ExprMixin:
     """Expression compilation (mixed into compiler.Compiler)."""
 
@@ -340,15 +346,19 @@ class ExprMixin:
 
     def x_MemberExpression(self, node: N.Node) -> ast.expr:
         obj, key = self.member_parts(node)
-        if isinstance(key, ast.Constant) and type(key.value) is str and not key.value.isdigit():
-            # Inline the plain-object hit (no call): `t[k] if type(t := o) is JSObject and k in t`
-            t = self.fresh()
+        if _is_name_key(key):
+            # Inline the plain-object hit; anything else goes through the per-type getter table
+            # (runtime.GT): `t[k] if (c := type(t := o)) is JSObject and k in t else GT[c][k](t)`
+            t, c = self.fresh(), self.fresh()
             test = ast.BoolOp(ast.And(), [
-                ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), obj)], []),
+                ast.Compare(ast.NamedExpr(ast.Name(c, ast.Store()),
+                                          ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), obj)], [])),
                             [ast.Is()], [_h("JSObject")]),
                 ast.Compare(key, [ast.In()], [ast.Name(t, ast.Load())])])
             hit = ast.Subscript(ast.Name(t, ast.Load()), ast.Constant(key.value), ast.Load())
-            return ast.IfExp(test, hit, _call("getp", ast.Name(t, ast.Load()), ast.Constant(key.value)))
+            table = ast.Subscript(ast.Subscript(_h("GT"), ast.Name(c, ast.Load()), ast.Load()),
+                                  ast.Constant(key.value), ast.Load())
+            return ast.IfExp(test, hit, ast.Call(table, [ast.Name(t, ast.Load())], []))
         return _call("get", obj, key)
 
     def x_ChainExpression(self, node: N.Node) -> ast.expr:
@@ -386,6 +396,12 @@ class ExprMixin:
                 fetch = _call("get", ast.NamedExpr(ast.Name(o, ast.Store()), obj), key)
                 self.chain.append(self.nullish(ast.NamedExpr(ast.Name(f, ast.Store()), fetch)))
                 return _call("call_this", ast.Name(f, ast.Load()), ast.Name(o, ast.Load()), *arg_list)
+            if _is_name_key(key):
+                # the per-type invoker table (runtime.GM): `GM[type(t := o)][k](t, *args)`
+                t = self.fresh()
+                table = ast.Subscript(ast.Subscript(_h("GM"), ast.Call(_h("type"), [
+                    ast.NamedExpr(ast.Name(t, ast.Store()), obj)], []), ast.Load()), key, ast.Load())
+                return ast.Call(table, [ast.Name(t, ast.Load()), *arg_list], [])
             return _call("call_method", obj, key, *arg_list)
         f = self.expr(callee)
         arg_list = args if isinstance(args[0] if args else None, ast.AST) else self.arguments_of(args)

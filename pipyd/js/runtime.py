@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import keyword
+import operator
+import types
 import weakref
 from typing import Any, Callable
 
@@ -17,7 +19,7 @@ from pipyd.js.coerce import (  # noqa: F401  (re-exported for compiled code and 
     loose_equals, own_keys, strict_equals, to_boolean, to_int32, to_integer, to_number,
     to_object_key, to_primitive, to_string, to_uint32, truthy,
 )
-from pipyd.js.builtins.classes import BuiltinClass
+from pipyd.js.builtins.classes import BuiltinClass, BuiltinNamespace
 from pipyd.js.values import (
     HostObject, JSArray, JSErrorObject, JSFunction, JSObject, JSObjectP, JSThrow, JSUndefined,
     type_error, typeof, undefined,
@@ -26,6 +28,7 @@ from pipyd.js.values import (
 _M = object()  # "missing" marker for dict lookups
 _KEYWORDS = frozenset(keyword.kwlist)
 _PY_NAMES = {k: k + "_" for k in _KEYWORDS}  # JS member name -> Python attribute (values.py_name)
+_PYFUNC = types.FunctionType
 _FUNC_TYPES = (type(lambda: 0), type(len), functools.partial, type(JSFunction.__init__))
 
 # Proto method tables of the builtins (filled at the bottom of this file, once they import).
@@ -116,6 +119,197 @@ def getp(obj: Any, key: Any) -> Any:
     if t is str:
         return _string_get(obj, key)
     return _get_slow(obj, key)
+
+
+# ---------------------------------------------------------------------------- member tables
+#
+# Compiled code reads ``o.name`` (a constant, non-index name) as
+#   ``t['name'] if (k := type(t := o)) is JSObject and 'name' in t else GT[k]['name'](t)``
+# and calls ``o.name(...)`` as ``GM[type(t := o)]['name'](t, ...)``. ``GT[type]`` / ``GM[type]``
+# are per-type dicts from a JS name to a getter ``fn(obj)`` / an invoker ``fn(obj, *args)``,
+# filled on first use. Only types whose members cannot change at run time get specialised
+# entries (host classes: their allowlists are class constants; strings, numbers, arrays' length
+# and proto methods, Math/JSON-like namespaces); every other (type, name) gets a closure over the
+# generic ``getp`` / ``call_method``, so semantics never depend on the table.
+
+def _generic_getter(key: str) -> Callable[[Any], Any]:
+    return lambda obj: getp(obj, key)
+
+
+def _undefined_getter(obj: Any) -> Any:
+    return undefined
+
+
+def _host_getter(t: type, key: str) -> Callable[[Any], Any]:
+    if key in t.js_get and not key.startswith("__"):
+        return operator.attrgetter(_PY_NAMES.get(key, key))
+    return _undefined_getter
+
+
+def _proto_getter(table: dict, key: str, fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    m = table.get(key)
+    if m is None:
+        return fallback
+    if type(m) is Accessor:
+        return m.getter
+    return lambda obj: functools.partial(m, obj)
+
+
+def _object_miss_getter(key: str) -> Callable[[Any], Any]:
+    """A plain object without own ``key`` (the inline test already failed): Object.prototype."""
+    m = OBJECT_PROTO.get(key)
+    if m is None:
+        return lambda obj: obj.get(key, undefined)  # also reached when the key appeared since
+    return lambda obj: obj[key] if key in obj else functools.partial(m, obj)
+
+
+def _namespace_getter(key: str) -> Callable[[Any], Any]:
+    def g(obj: Any) -> Any:
+        v = dict.get(obj, key, _M)
+        return getp(obj, key) if v is _M else v
+    return g
+
+
+def _make_getter(t: type, key: str) -> Callable[[Any], Any]:
+    if issubclass(t, HostObject):
+        return _host_getter(t, key)
+    if t is JSObject:
+        return _object_miss_getter(key)
+    if t is str or t is JSArray:
+        if key == "length":
+            return len
+        if t is str:
+            return _proto_getter(STRING_PROTO, key, _undefined_getter)
+        return _generic_getter(key)
+    if t is int or t is float:
+        return _proto_getter(NUMBER_PROTO, key, _undefined_getter)
+    if t is bool:
+        return _proto_getter(BOOLEAN_PROTO, key, _undefined_getter)
+    if t is BuiltinNamespace:
+        return _namespace_getter(key)
+    return _generic_getter(key)
+
+
+class _Getters(dict):
+    """JS name -> getter, for one type (filled on first use of each name)."""
+
+    __slots__ = ("type",)
+
+    def __init__(self, t: type) -> None:
+        super().__init__()
+        self.type = t
+
+    def __missing__(self, key: str) -> Callable[[Any], Any]:
+        g = self[key] = _make_getter(self.type, key)
+        return g
+
+
+class _GetterTables(dict):
+    def __missing__(self, t: type) -> _Getters:
+        tbl = self[t] = _Getters(t)
+        return tbl
+
+
+GT: dict[type, dict[str, Callable[[Any], Any]]] = _GetterTables()
+
+
+def _generic_invoker(key: str) -> Callable[..., Any]:
+    return lambda obj, *args: call_method(obj, key, *args)
+
+
+def _object_invoker(key: str) -> Callable[..., Any]:
+    """``o.key(...)`` on a plain object: own function, else Object.prototype's method."""
+    proto = OBJECT_PROTO.get(key)
+
+    def inv(obj: Any, *args: Any) -> Any:
+        f = obj.get(key, None)
+        if f is None:
+            if proto is not None:
+                return proto(obj, *args)
+            return call_method(obj, key, *args)
+        if type(f) is JSFunction:
+            return f.fn(obj, *args)
+        if callable(f) and not isinstance(f, (dict, list)):
+            return f(*args)
+        return call_method(obj, key, *args)
+    return inv
+
+
+def _namespace_invoker(key: str) -> Callable[..., Any]:
+    """``Math.floor(x)``, ``JSON.stringify(v)``: members are plain callables taking no ``this``."""
+    def inv(obj: Any, *args: Any) -> Any:
+        f = dict.get(obj, key)
+        if f is not None and type(f) is not JSFunction and type(f) is not JSObject and callable(f):
+            return f(*args)
+        return call_method(obj, key, *args)
+    return inv
+
+
+def _host_invoker(t: type, key: str) -> Callable[..., Any]:
+    if key not in t.js_get or key.startswith("__"):
+        return _generic_invoker(key)
+    name = _PY_NAMES.get(key, key)
+    # A plain function found on the class is the method itself when instances have no __dict__
+    # that could shadow it (host classes use __slots__): call it unbound, no bound-method object.
+    for klass in t.__mro__:
+        if name in klass.__dict__:
+            attr = klass.__dict__[name]
+            if type(attr) is _PYFUNC and not t.__dictoffset__:
+                return attr
+            break
+    return lambda obj, *args: getattr(obj, name)(*args)
+
+
+def _proto_invoker(table: dict, key: str) -> Callable[..., Any]:
+    m = table.get(key)
+    if m is None or type(m) is Accessor:
+        return _generic_invoker(key)
+    return m  # the table's functions take ``this`` first: exactly an invoker
+
+
+def _make_invoker(t: type, key: str) -> Callable[..., Any]:
+    if issubclass(t, HostObject):
+        return _host_invoker(t, key)
+    if t is JSObject:
+        return _object_invoker(key)
+    if t is str:
+        return _proto_invoker(STRING_PROTO, key)
+    if t is JSArray:
+        return _proto_invoker(ARRAY_PROTO, key)
+    if t is int or t is float:
+        return _proto_invoker(NUMBER_PROTO, key)
+    if t is bool:
+        return _proto_invoker(BOOLEAN_PROTO, key)
+    if t is BuiltinNamespace:
+        return _namespace_invoker(key)
+    return _generic_invoker(key)
+
+
+class _Invokers(dict):
+    """JS name -> invoker ``fn(obj, *args)``, for one type (filled on first use of each name)."""
+
+    __slots__ = ("type",)
+
+    def __init__(self, t: type) -> None:
+        super().__init__()
+        self.type = t
+
+    def __missing__(self, key: str) -> Callable[..., Any]:
+        f = self[key] = _make_invoker(self.type, key)
+        return f
+
+
+class _InvokerTables(dict):
+    def __missing__(self, t: type) -> _Invokers:
+        tbl = self[t] = _Invokers(t)
+        return tbl
+
+
+GM: dict[type, dict[str, Callable[..., Any]]] = _InvokerTables()
+
+# Helpers compiled code refers to as ``ǂname`` beyond engine._HELPER_NAMES (compiler registers them).
+COMPILED_HELPERS: dict[str, Any] = {"\u01c2GT": GT, "\u01c2GM": GM, "\u01c2bool": bool,
+                                    "\u01c2to_string": to_string}
 
 
 def _array_get(arr: JSArray, key: Any) -> Any:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, quote
 
-from .store import BadRequest, StoreError, StreamStore
+from .store import BadRequest, StoreError, StreamStore, stream_key
 
 __all__ = ["Request", "Response", "SSEResponse", "StreamLogAPI", "ApiError", "error_response",
-           "json_response"]
+           "json_response", "stream_key_of", "location_of"]
 
 # Headers a browser script may read from a cross-origin response (Fetch §3.2.4: only the
 # CORS-safelisted ones are visible otherwise).
@@ -38,6 +38,17 @@ class ApiError(StoreError):
         super().__init__(message, detail)
         self.status = status
         self.headers = headers or {}
+
+
+def stream_key_of(url: Any) -> str:
+    """The store key of a parsed stream URL (its substream, or its log stream, included)."""
+    return url.key
+
+
+def location_of(url: Any, index: int) -> str:
+    """§4 ``Location`` of a new event: the stream URL with its ``[index]`` selection."""
+    sub = "" if url.substream is None else "(" + quote(url.substream.canonical, safe="") + ")"
+    return f"/{url.account}/{url.stream}{sub}[{index}]"
 
 
 class Request:
@@ -183,12 +194,15 @@ class StreamLogAPI:
     async def _route(self, req: Request) -> Response | SSEResponse:
         from . import http_read, http_write
         from .urls import parse_stream_url
-        url = parse_stream_url(unquote(req.path) if "%" in req.path else req.path)
-        res = getattr(url, "resource", None)
+        url = parse_stream_url(req.path)
+        res = url.resource
         if res == "webhooks":
             return await self.webhooks.handle(req, url)
-        if res is not None:
-            raise ApiError(404, f"unknown sub-resource {res!r}", {"path": req.path})
+        if res != "stream":
+            raise ApiError(404, f"no {res} resource is served here", {"path": req.path})
+        if url.type_format is not None or url.expr is not None:
+            raise ApiError(404, "event type definitions and reducer expressions are not served"
+                           " here", {"path": req.path})
         m = req.method
         if m == "POST":
             self._authorize(req, url)

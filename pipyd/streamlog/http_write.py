@@ -14,8 +14,7 @@ from typing import Any
 from .multipart import MultipartError, boundary_of, is_bulk, parse_multipart
 from .store import (DEFAULT_CONTENT_TYPE, DEFAULT_EVENT_TYPE, AppendRequest, BadRequest,
                     NewEvent, NotFound, RESERVED_ACCOUNT)
-from .http_api import ApiError, Request, Response, json_response
-from .urls_adapter import stream_key_of, location_of
+from .http_api import ApiError, Request, Response, json_response, location_of, stream_key_of
 
 __all__ = ["push", "is_json_type"]
 
@@ -115,6 +114,8 @@ async def push(api: Any, req: Request, url: Any) -> Response:
         if url.stream in ("cron", "events"):
             raise ApiError(403, f"/pipet/{url.stream} is not writable", {"stream": url.stream})
         raise NotFound(f"no built-in stream /pipet/{url.stream}", {"stream": url.stream})
+    if url.logs:
+        raise ApiError(403, "a log stream is written by the server only", {"path": req.path})
     if url.selection is not None or url.reducer is not None:
         raise ApiError(405, "POST goes to the stream URL, not to a selection or a reducer",
                        {"path": req.path}, {"allow": "GET, HEAD"})

@@ -105,26 +105,25 @@ def test_main_bad_config_exits_255(tmp_path, capsys):
     assert "unknown setting(s): log_levle" in capsys.readouterr().err
 
 
-def test_eval_prints_plain_value_on_stdout(monkeypatch, capsys):
-    fake = types.ModuleType("pipyd.js.engine")
-    fake.evaluate = lambda source, filename="<eval>": 3
-    monkeypatch.setitem(sys.modules, "pipyd.js.engine", fake)
-    monkeypatch.setattr(pipyd.js, "engine", fake, raising=False)
+def test_eval_prints_plain_value_on_stdout(capsys):
     assert main(["-e", "1+2"]) == 0
     assert capsys.readouterr().out == "3\n"
 
 
-def test_eval_error_falls_back_to_the_worker(monkeypatch):
-    def boom(source, filename="<eval>"):
-        raise ValueError("ReferenceError: pipy is not defined")
-    fake = types.ModuleType("pipyd.js.engine")
-    fake.evaluate = boom
-    monkeypatch.setitem(sys.modules, "pipyd.js.engine", fake)
-    monkeypatch.setattr(pipyd.js, "engine", fake, raising=False)
+def test_eval_sees_daemon_builtins(capsys):
+    assert main(["-e", "new Data('abc').size + typeof algo.URLRouter"]) == 0
+    assert capsys.readouterr().out == "3function\n"
+
+
+def test_eval_configuration_runs_the_preloaded_worker_once(monkeypatch):
     ran: list = []
-    monkeypatch.setattr(cli, "run_worker", lambda o: ran.append(o.eval_source) or 255)
-    assert main(["-e", "pipy()"]) == 255
-    assert ran == ["pipy()"]
+    monkeypatch.setattr(cli, "run_worker", lambda o: ran.append(o.preloaded) or 0)
+    assert main(["-e", "pipy().task().onStart(() => new StreamEnd)"]) == 0
+    assert len(ran) == 1 and ran[0].loaded and not ran[0].eval_is_value
+
+
+def test_eval_error_exits_255(capsys):
+    assert main(["-e", "nope.x"]) == 255
 
 
 def test_worker_argv_drops_threads_and_adds_reuse_port():

@@ -1,0 +1,166 @@
+"""Reading over HTTP (streamlog.md §5) and the SSE entry point (§6).
+
+- ``GET …[i]``: the event's data with its own ``Content-Type`` and ``Event-*`` headers.
+- ``GET …[a:b]`` / ``GET …?from=a&limit=n``: a page of event objects as a JSON array, or NDJSON
+  for ``Accept: application/x-ndjson``; ``Stream-Next-Index`` says where the next page starts.
+  ``:type``, ``?type=`` (repeatable, comma-separated), ``?since=``/``?until=`` narrow it.
+- ``GET ….length``: the count; ``HEAD`` of the stream: ``Stream-Length`` only.
+- ``?wait=s``: long-poll until an event at or past ``from`` exists (bounded by ``maxWait``).
+- ``Accept: text/event-stream``: an SSE consumer (sse.py).
+
+Event objects carry ``data`` as the JSON value for JSON content types (a reader of a JSON event
+log wants objects, not strings holding JSON), as text otherwise, and as base64 with
+``"encoding": "base64"`` when the bytes are not UTF-8 (the rule reducers see, §2).
+"""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from .http_api import ApiError, Request, Response, SSEResponse, json_response, stream_key_of
+from .http_write import is_json_type
+from .sse import SSEConsumer
+from .store import (MAX_PAGE_EVENTS, RESERVED_ACCOUNT, BadRequest, Event, NotFound, Selector)
+
+__all__ = ["get", "event_object"]
+
+
+def event_object(ev: Event) -> dict[str, Any]:
+    d: dict[str, Any] = {"index": ev.index, "timestamp": ev.timestamp, "eventType": ev.eventType,
+                         "contentType": ev.contentType}
+    try:
+        text = ev.data.decode("utf-8")
+    except UnicodeDecodeError:
+        d["data"] = base64.b64encode(ev.data).decode("ascii")
+        d["encoding"] = "base64"
+        return d
+    if is_json_type(ev.contentType):
+        try:
+            d["data"] = json.loads(text)
+            return d
+        except ValueError:
+            pass
+    d["data"] = text
+    return d
+
+
+def _int(req: Request, name: str, low: int | None = None) -> int | None:
+    v = req.param(name)
+    if v is None or v == "":
+        return None
+    s = v.strip()
+    try:
+        n = int(s, 10)
+    except ValueError:
+        raise BadRequest(f"query parameter {name!r} must be an integer", {name: v}) from None
+    if low is not None and n < low:
+        raise BadRequest(f"query parameter {name!r} must be at least {low}", {name: v})
+    return n
+
+
+def _types(req: Request, url: Any) -> frozenset[str] | None:
+    names = [t for v in req.params("type") for t in v.split(",") if t]
+    if url.event_type is not None:
+        if names and url.event_type not in names:
+            return frozenset()  # the suffix and the query exclude each other: nothing matches
+        names = [url.event_type]
+    return frozenset(names) if names else None
+
+
+def _selector(req: Request, url: Any, length: int) -> Selector:
+    """The read's selector, index bounds resolved against ``length``."""
+    start = end = None
+    sel = url.selection
+    if sel is not None and sel.kind == "range":
+        start, end = sel.start, sel.end
+    frm = _int(req, "from")
+    sel_ = Selector(_types(req, url), start, end, _int(req, "since"), _int(req, "until"))
+    sel_ = sel_.resolve(length)
+    if frm is not None:
+        frm = max(0, length + frm) if frm < 0 else frm
+        if sel_.start is None or frm > sel_.start:
+            sel_ = Selector(sel_.types, frm, sel_.end, sel_.since, sel_.until)
+    return sel_
+
+
+async def get(api: Any, req: Request, url: Any) -> Response | SSEResponse:
+    if url.account == RESERVED_ACCOUNT:
+        raise NotFound(f"no built-in stream /pipet/{url.stream}", {"stream": url.stream})
+    if url.reducer is not None:
+        raise NotFound(f"no reducer {url.reducer!r} on this stream", {"reducer": url.reducer})
+    key = stream_key_of(url)
+    sel = url.selection
+    kind = None if sel is None else sel.kind
+    if kind == "index":
+        return await _one(api, key, sel.index)
+    length = await api.store.length(key)
+    if kind == "length":
+        return Response(200, {"content-type": "application/json", "stream-length": str(length)},
+                        str(length).encode())
+    if req.method == "HEAD" and kind is None:
+        return Response(200, {"stream-length": str(length)})
+    if req.accepts("text/event-stream"):
+        return _sse(api, req, url, key, length)
+    return await _page(api, req, url, key, length)
+
+
+async def _one(api: Any, key: str, index: int) -> Response:
+    ev = await api.store.get(key, index)  # NotFound past the end
+    return Response(200, {"content-type": ev.contentType, "event-index": str(ev.index),
+                          "event-timestamp": str(ev.timestamp), "event-type": ev.eventType},
+                    ev.data)
+
+
+async def _page(api: Any, req: Request, url: Any, key: str, length: int) -> Response:
+    sel = _selector(req, url, length)
+    limit = _int(req, "limit", 1)
+    limit = MAX_PAGE_EVENTS if limit is None else min(limit, MAX_PAGE_EVENTS)
+    wait = req.param("wait")
+    if wait is not None:
+        try:
+            secs = min(float(wait), api.max_wait)
+        except ValueError:
+            raise BadRequest("query parameter 'wait' must be a number of seconds",
+                             {"wait": wait}) from None
+        if secs < 0 or secs != secs:
+            raise BadRequest("query parameter 'wait' must be a number of seconds", {"wait": wait})
+        at = sel.start if sel.start is not None else length
+        if sel.start is None:
+            sel = Selector(sel.types, at, sel.end, sel.since, sel.until)
+        if secs > 0 and (sel.end is None or at < sel.end):
+            await api.store.wait_for(key, at, secs)
+    page = await api.store.read(key, sel, limit=limit)
+    headers = {"stream-next-index": str(page.next_index), "stream-length": str(page.length)}
+    objs = [event_object(ev) for ev in page.events]
+    if req.accepts("application/x-ndjson"):
+        headers["content-type"] = "application/x-ndjson"
+        body = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objs)
+        return Response(200, headers, body.encode())
+    return json_response(200, objs, headers)
+
+
+def _sse(api: Any, req: Request, url: Any, key: str, length: int) -> Response | SSEResponse:
+    sel = _selector(req, url, length)
+    cursor: int | None = sel.start
+    last = req.header("last-event-id")
+    if last is not None and last.strip():
+        try:
+            cursor = int(last.strip(), 10) + 1  # resume after the last id the client saw
+        except ValueError:
+            raise BadRequest("Last-Event-ID must be an event index", {"lastEventId": last}) from None
+        if cursor < 0:
+            cursor = 0
+    if sel.end is not None and cursor is not None and cursor >= sel.end:
+        # §9.2.3 of the HTML standard: a 204 tells EventSource not to reconnect; the range is done
+        return Response(204)
+    data_mode = "data" in (req.param("include") or "").split(",")
+    headers = {"content-type": "text/event-stream", "cache-control": "no-cache",
+               "x-accel-buffering": "no"}
+
+    def make(sink: Any) -> SSEConsumer:
+        return SSEConsumer(api.store, key, sel, data_mode, cursor, sink, api.heartbeat, api.max_lag)
+    return SSEResponse(headers, make)
+
+
+_ = ApiError  # re-exported for symmetry with http_write

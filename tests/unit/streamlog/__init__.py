@@ -1,0 +1,1 @@
+"""Stream-log store, URL grammar and durability tests (specs/streamlog.md)."""
