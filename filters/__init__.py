@@ -16,3 +16,4 @@ from . import mux_http  # noqa: F401
 from . import demux  # noqa: F401
 from . import pack  # noqa: F401  (pack, split)
 from . import detect  # noqa: F401
+from . import streamlog  # noqa: F401

@@ -129,9 +129,17 @@ class HTTPSession(MuxSession):
 
     def on_error(self, status: int, reason: str) -> None:
         """A malformed response: this connection cannot be trusted any more."""
-        if self.queue and not self.queue[0].started:
-            self._answer(self.queue.popleft(), "ReadError")
-        self.close_with("ReadError")
+        if self.queue:
+            ex = self.queue.popleft()
+            if ex.started:  # cut off: its client connection cannot be kept
+                ex.done = True
+                ex.emit(StreamEnd("ReadError"))
+                if ex.owner is not None:
+                    ex.owner.exchange_done()
+            else:
+                self._answer(ex, "ReadError")
+        if not self.dead:
+            self.close_with("ReadError")
 
     def _open_tunnel(self, ex: Exchange) -> None:
         self.tunnel = ex

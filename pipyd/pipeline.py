@@ -53,7 +53,9 @@ def report_script_error(exc: BaseException) -> None:
         text = str(exc) or type(exc).__name__
     else:
         text = format_js_error(exc)
-    for line in text.splitlines() or [""]:
+    lines = text.splitlines() or [""]
+    log.error(f"[pjs] {lines[0]}")
+    for line in lines[1:]:
         log.error(line)
 
 

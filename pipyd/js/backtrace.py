@@ -111,13 +111,33 @@ def _fill_stack(err: Any, exc: BaseException) -> None:
             err.stack = str(err) + "".join("\n    " + line for line in lines)
 
 
+# Source lines of compiled modules by file name, for the excerpt under a run-time error
+# (the last compile of a name wins, so a reloaded module shows its new text).
+_SOURCES: dict[str, list[str]] = {}
+
+
+def remember_source(filename: str, source: str) -> None:
+    _SOURCES[filename] = source.splitlines()
+
+
+def source_excerpt(filename: str, line: int, col: int) -> list[str]:
+    """The source line and a caret under column ``col`` (1-based), or nothing."""
+    lines = _SOURCES.get(filename)
+    if not lines or not 0 < line <= len(lines):
+        return []
+    text = lines[line - 1]
+    return [text, " " * max(col - 1, 0) + "^"]
+
+
 def format_js_error(exc: BaseException) -> str:
-    """``Error: msg`` and its JS backtrace, for logs."""
+    """``Error: msg``, the innermost JS line with a caret, and the JS backtrace, for logs."""
     err = to_js_error(exc)
     v = err.value
     head = str(v) if isinstance(v, JSErrorObject) else f"Uncaught {_describe(v)}"
+    frames = js_frames(exc.__traceback__)
+    excerpt = source_excerpt(*frames[0][1:]) if frames else []
     lines = js_backtrace(exc)
-    return head + "".join("\n    " + line for line in lines)
+    return "\n".join([head, *excerpt]) + "".join("\n    " + line for line in lines)
 
 
 def _describe(v: Any) -> str:

@@ -71,9 +71,11 @@ class CompiledModule:
 
 def compile_module(source: str, filename: str = "<eval>") -> CompiledModule:
     """Parse and compile a JS module (JSSyntaxError on bad syntax)."""
+    from pipyd.js.backtrace import remember_source
     from pipyd.js.parser import parse
     program = parse(source, filename)
     code, names = compile_program(program, filename)
+    remember_source(filename, source)
     return CompiledModule(code, filename, names)
 
 

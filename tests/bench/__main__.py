@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, printed as figures and ratios against references run alongside.
 
-Usage: python -m tests.bench [name ...]   (names: engine, http)
+Usage: python -m tests.bench [name ...]   (names: engine, http, serve)
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 SUITES = {
     "engine": ("tests.bench.engine", "PipyJS callbacks vs hand-written Python"),
     "http": ("tests.bench.http_hello", "HTTP hello: pipyd vs uvloop+httptools vs aiohttp (wrk, 50 connections)"),
+    "serve": ("tests.bench.micro_serve", "HTTP serving without sockets: pipyd vs a minimal httptools protocol"),
 }
 
 

@@ -185,7 +185,9 @@ def test_upstream_closing_mid_response_closes_client(daemon, port, upstream):
     up = upstream("cut")
     daemon(PROXY.format(port=port, group="", up=up.port), ports=[port])
     out = http_exchange(port, get("/"), until_close=True)
-    assert b"hello" in out and b"content-length: 100" in out.lower()  # then the close
+    # the response cannot be completed: the client connection closes without a whole response
+    # (demuxHTTP was still holding the 5 bytes to frame them)
+    assert b"content-length: 5\r\n" not in out and b"502" not in out
     # the proxy survives and a new session serves the next request
     up.mode = "ok"
     assert http_exchange(port, get("/again")).endswith(b"/again:")

@@ -55,7 +55,6 @@ def test_replay_waits_for_the_delay(tmp_path):
 def test_replay_passes_other_output_and_records_while_waiting(tmp_path):
     src = """pipy({_g: {n: 0}}).pipeline('main').replay({delay: () => 0.01}).to($ => $
       .handleStreamStart(() => _g.n++)
-      .handleStreamEnd(() => _g.n === 1 ? void 0 : 0)
       .replaceStreamEnd(e => _g.n === 1 ? new StreamEnd('Replay') : e))"""
     w = load(tmp_path, src)
 

@@ -1,0 +1,182 @@
+"""``serveStreamLog(options)``: the stream-log HTTP API as a filter (streamlog.md §4–§6, §13).
+
+Placed after ``demuxHTTP`` (one sub-pipeline per request), it buffers the request, hands it to
+``StreamLogAPI.handle`` on the event loop, and outputs the response when the store answers —
+writes are acknowledged only after the commit is durable, so the answer is asynchronous by
+nature (pipeline.md: an asynchronous filter calls ``self.output`` from a loop callback).
+SSE answers stay open: the head goes out at once, frames follow as the stream grows; the
+connection's output congestion (``FlowControl.watch_output``) paces them.
+
+Options: ``store`` (a directory, ``'sqlite'``, or a ``nats://`` URL; default: ``dataDir``, then
+``$STREAMLOG_STORE``, then ``$PIPYD_DATA_DIR``, then ``./data``), ``dataDir``, ``cors`` (true,
+false or an origin), ``heartbeat`` (s), ``maxLag`` (events), ``maxWait`` (s), ``rateLimit``
+``{rate, burst}``, ``apiKeys`` ``{account: key | [keys]}``, ``webhookRetry`` (s). One store (and
+one API object) per store location and worker process, shared by every request.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from pipyd import log
+from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
+from pipyd.js.values import JSArray, JSObject, type_error, undefined
+from pipyd.pipeline import Filter
+from pipyd.registry import register
+
+from .http import options_arg
+from .http_codec import DEFAULT_BUFFER_SIZE
+
+_APIS: dict[str, Any] = {}
+
+# The HTTP encoder holds up to its bufferSize of body before it sends a head (to give small
+# bodies a content-length). An SSE head must reach the client at once, so the first frame is a
+# comment large enough to push the encoder into chunked streaming; EventSource ignores comments.
+_SSE_PRIMER = b":" + b" " * DEFAULT_BUFFER_SIZE + b"\n\n"
+
+
+def _plain(value: Any) -> Any:
+    """Script values (JSObject/JSArray) as plain Python data for the API options."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items() if v is not undefined}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return None if value is undefined else value
+
+
+def store_location(opts: dict) -> str:
+    store = opts.get("store")
+    if store in (None, "sqlite", "embedded"):
+        store = (opts.get("dataDir") or os.environ.get("STREAMLOG_STORE")
+                 or os.environ.get("PIPYD_DATA_DIR") or "./data")
+    return str(store)
+
+
+def api_for(opts: dict) -> Any:
+    """The shared API object for these options (created on first use)."""
+    loc = store_location(opts)
+    api = _APIS.get(loc)
+    if api is None:
+        from pipyd.streamlog.http_api import StreamLogAPI
+        from pipyd.streamlog.registry import store_from_option
+        if not loc.startswith(("nats://", "tls://")):
+            os.makedirs(loc, exist_ok=True)
+        api = _APIS[loc] = StreamLogAPI(store_from_option(loc), opts)
+    return api
+
+
+def _header_text(v: Any) -> str:
+    if type(v) is JSArray or type(v) is list:
+        return ", ".join(str(x) for x in v)
+    return str(v)
+
+
+class _Sink:
+    """Where an SSE consumer writes: the filter's output, paced by the connection."""
+
+    __slots__ = ("filter", "flow")
+
+    def __init__(self, f: "ServeStreamLog") -> None:
+        self.filter = f
+        self.flow = f.pipeline.flow
+
+    def write(self, b: bytes) -> None:
+        if self.filter.live:
+            self.filter.output(Data.from_bytes(b))
+
+    def end(self) -> None:
+        f = self.filter
+        if f.live:
+            f.live = False
+            f.output(MessageEnd())
+
+    def congested(self) -> bool:
+        return self.flow is not None and self.flow.congested
+
+    def watch(self, fn: Any) -> Any:
+        flow = self.flow
+        if flow is None:
+            return lambda: None
+        flow.watch_output(fn)
+        return lambda: flow.unwatch_output(fn)
+
+
+@register("serveStreamLog")
+class ServeStreamLog(Filter):
+    __slots__ = ("options", "head", "body", "task", "consumer", "live")
+    CONFIG = ("options",)
+
+    @classmethod
+    def configure(cls, config: Any, *args: Any) -> "ServeStreamLog":
+        opts = options_arg("serveStreamLog", args)
+        f = cls.__new__(cls)
+        f.options = _plain(opts)
+        for k in ("heartbeat", "maxWait", "webhookRetry"):
+            v = f.options.get(k)
+            if v is not None and type(v) not in (int, float):
+                raise type_error(f"serveStreamLog: option {k} expects a number of seconds")
+        return f
+
+    def reset(self) -> None:
+        task = getattr(self, "task", None)
+        if task is not None and not task.done():
+            task.cancel()
+        consumer = getattr(self, "consumer", None)
+        if consumer is not None:
+            consumer.close()
+        self.head = None
+        self.body: list[bytes] = []
+        self.task = None
+        self.consumer = None
+        self.live = False
+
+    def process(self, evt: Any) -> None:
+        t = type(evt)
+        if t is Data:
+            if self.head is not None:
+                self.body.extend(evt.chunks)
+        elif t is MessageStart:
+            self.head = evt.head
+            self.body = []
+        elif t is MessageEnd:
+            if self.head is not None and self.task is None:
+                self.live = True
+                self.task = asyncio.get_event_loop().create_task(self._answer(self.head))
+        elif t is StreamEnd:
+            if self.task is None:  # no request to answer: pass the end on
+                self.output(evt)
+
+    async def _answer(self, head: Any) -> None:
+        from pipyd.streamlog.http_api import ApiError, Request, SSEResponse, error_response
+        headers = {str(k).lower(): _header_text(v) for k, v in (head.get("headers") or {}).items()}
+        req = Request(str(head.get("method") or "GET"), str(head.get("path") or "/"), headers,
+                      b"".join(self.body))
+        self.body = []
+        try:
+            api = api_for(self.options)
+            res = await api.handle(req)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug or a broken store: 500, this request only
+            log.error(f"[serveStreamLog] {req.method} {req.target}: {type(exc).__name__}: {exc}")
+            res = error_response(ApiError(500, "internal error", type(exc).__name__))
+        if not self.live:
+            return
+        if type(res) is SSEResponse:
+            return await self._stream(res)
+        self.output(MessageStart(JSObject(status=res.status, headers=JSObject(res.headers))))
+        if res.body:
+            self.output(Data.from_bytes(res.body))
+        self.live = False
+        self.output(MessageEnd())
+
+    async def _stream(self, res: Any) -> None:
+        self.output(MessageStart(JSObject(status=res.status, headers=JSObject(res.headers))))
+        self.output(Data.from_bytes(_SSE_PRIMER))
+        sink = _Sink(self)
+        self.consumer = res.make_consumer(sink)
+        await self.consumer.start()
+
+    def dump(self) -> str:
+        return self.NAME
