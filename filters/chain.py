@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from pipyd.js.coerce import to_boolean
-from pipyd.js.values import JSArray, js_error, type_error, undefined
+from pipyd.js.values import js_error, type_error, undefined
 from pipyd.pipeline import FAILED, JointFilter, Pipeline, PipelineLayout, SubOutput
 from pipyd.registry import register
 
@@ -103,6 +103,10 @@ class _Linked(JointFilter):
             sub.end()
         self.sub = None
         self.passing = False
+
+    def shutdown(self) -> None:
+        if self.sub is not None:
+            self.sub.shutdown()
 
     def process(self, evt: Any) -> None:
         sub = self.sub
@@ -227,6 +231,13 @@ class Use(_Linked):
 
     def link(self) -> Pipeline | None:
         return start_sub(self, self.sub_layouts[0])
+
+    def shutdown(self) -> None:
+        for stage in self.run or ():
+            for p in (stage.up, stage.down):
+                if p is not None:
+                    p.shutdown()
+        super().shutdown()
 
     def dump(self) -> str:
         return "use --> " + " ".join(f"[{m.path}]" for m in self.modules)

@@ -60,6 +60,10 @@ class Fork(JointFilter):
             for p in subs:
                 p.end()
 
+    def shutdown(self) -> None:
+        for p in self.subs or ():
+            p.shutdown()
+
     def process(self, evt: Any) -> None:
         subs = self.subs
         if subs is None:

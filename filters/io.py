@@ -52,6 +52,10 @@ class Input(JointFilter):
         if sub is not None:
             sub.end()
 
+    def shutdown(self) -> None:
+        if self.sub is not None:
+            self.sub.shutdown()
+
     def process(self, evt: Any) -> None:
         sub = self.sub
         if sub is None:

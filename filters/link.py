@@ -17,6 +17,7 @@ from typing import Any
 
 from pipyd.js.coerce import to_boolean
 from pipyd.js.values import js_error, type_error
+from pipyd.module import Configuration
 from pipyd.pipeline import FAILED, JointFilter, PipelineLayout
 from pipyd.registry import register
 
@@ -28,7 +29,6 @@ PASS = -1  # route index: no sub-pipeline, events go straight out
 def build_layout(config: Any, builder: Any) -> PipelineLayout:
     """An anonymous layout from a builder function, as ``Configuration.to`` makes one (the
     layout joins the module's layouts so the worker binds and checks it)."""
-    from pipyd.module import Configuration  # the core's builder; imported late (cycle-free)
     module = getattr(config, "module", None)
     layout = PipelineLayout("", module, "pipeline")
     cfg = Configuration(module, layout, builder=True)
@@ -63,6 +63,10 @@ class _Choose(JointFilter):
             sub.end()
         self.passing = False
         self.buffer: list | None = None
+
+    def shutdown(self) -> None:
+        if self.sub is not None:
+            self.sub.shutdown()
 
     def process(self, evt: Any) -> None:
         sub = self.sub

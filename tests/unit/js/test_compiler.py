@@ -45,7 +45,10 @@ def test_positions_point_at_js_source() -> None:
     assert frames[1].startswith("at g (pos.js:2:")
     assert frames[-1].startswith("at pos.js:3:")
     text = format_js_error(info.value)
-    assert text.startswith("TypeError: Cannot read properties of undefined (reading 'b')\n    at f (pos.js:1:16)")
+    assert text.startswith("TypeError: Cannot read properties of undefined (reading 'b')\n"
+                           "const f = o => o.a.b;\n"
+                           "               ^\n"
+                           "    at f (pos.js:1:16)")
 
 
 def test_python_errors_become_js_errors() -> None:
