@@ -34,7 +34,7 @@ from pipyd.units import parse_size
 
 from .http import error_response_head
 from .http_codec import DEFAULT_BUFFER_SIZE, ResponseDecoder, request_head
-from .mux import MuxBase, MuxOptions, MuxSession, SessionCluster
+from .mux import MuxBase, MuxOptions, MuxSession
 
 
 def _header(head: Any, name: str) -> str:

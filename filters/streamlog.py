@@ -28,7 +28,9 @@ from pipyd.registry import register
 from .http import options_arg
 from .http_codec import DEFAULT_BUFFER_SIZE
 
-_APIS: dict[str, Any] = {}
+_APIS: dict[int, Any] = {}
+_STORES: dict[str, tuple[Any, Any]] = {}
+_KEEP: list = []
 
 # The HTTP encoder holds up to its bufferSize of body before it sends a head (to give small
 # bodies a content-length). An SSE head must reach the client at once, so the first frame is a
@@ -54,15 +56,25 @@ def store_location(opts: dict) -> str:
 
 
 def api_for(opts: dict) -> Any:
-    """The shared API object for these options (created on first use)."""
+    """The API object of this filter's options over the shared store of their location (one
+    store and one webhook manager per location and worker; one API per options object)."""
+    api = _APIS.get(id(opts))
+    if api is not None:
+        return api
+    from pipyd.streamlog.http_api import StreamLogAPI
     loc = store_location(opts)
-    api = _APIS.get(loc)
-    if api is None:
-        from pipyd.streamlog.http_api import StreamLogAPI
+    shared = _STORES.get(loc)
+    if shared is None:
         from pipyd.streamlog.registry import store_from_option
         if not loc.startswith(("nats://", "tls://")):
             os.makedirs(loc, exist_ok=True)
-        api = _APIS[loc] = StreamLogAPI(store_from_option(loc), opts)
+        first = StreamLogAPI(store_from_option(loc), opts)
+        _STORES[loc] = (first.store, first.webhooks)
+        api = first
+    else:
+        api = StreamLogAPI(shared[0], opts, shared[1])
+    _APIS[id(opts)] = api
+    _KEEP.append(opts)  # the id stays valid: the options object lives as long as the worker
     return api
 
 

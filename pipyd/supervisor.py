@@ -47,6 +47,7 @@ class Supervisor:
         self.exit_code: int | None = None
         self.crashes: list[float] = []
         self._pending: list[int] = []  # signals received, handled by the main loop
+        self.stop_signal: int | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -78,6 +79,7 @@ class Supervisor:
             signum = self._pending.pop(0)
             if signum in (signal.SIGINT, signal.SIGTERM) and not self.stopping:
                 self.stopping = True
+                self.stop_signal = signum
                 # the workers' own code for this stop (255 after SIGINT, 0 after SIGTERM)
             self.forward(signum)
 
@@ -99,6 +101,9 @@ class Supervisor:
 
     def _exited(self, index: int, code: int) -> None:
         if self.stopping:
+            if self.stop_signal is not None and code == -self.stop_signal:
+                # Still loading when the stop came (no handlers yet): it stopped as asked.
+                code = 255 if self.stop_signal == signal.SIGINT else 0
             self._record(code)
             return
         if code < 0 or code == EXIT_CRASH:

@@ -143,7 +143,8 @@ class StreamLogAPI:
     ``rateLimit`` ``{rate, burst}`` per stream, ``apiKeys`` ``{account: [key…]}`` (writes to an
     account listed there need ``Authorization: Bearer <key>``), ``webhookRetry`` seconds."""
 
-    def __init__(self, store: StreamStore, options: dict[str, Any] | None = None) -> None:
+    def __init__(self, store: StreamStore, options: dict[str, Any] | None = None,
+                 webhooks: Any = None) -> None:
         o = options or {}
         self.store = store
         self.cors = o.get("cors", True)
@@ -156,8 +157,10 @@ class StreamLogAPI:
         keys = o.get("apiKeys") or {}
         self.api_keys = {str(a): set(map(str, v if isinstance(v, list) else [v]))
                          for a, v in dict(keys).items()}
-        from .webhooks import WebhookManager
-        self.webhooks = WebhookManager(store, retry=float(o.get("webhookRetry", 0.5)))
+        if webhooks is None:  # one manager per store: APIs sharing a store share deliveries
+            from .webhooks import WebhookManager
+            webhooks = WebhookManager(store, retry=float(o.get("webhookRetry", 0.5)))
+        self.webhooks = webhooks
 
     async def handle(self, req: Request) -> Response | SSEResponse:
         try:

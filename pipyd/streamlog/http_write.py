@@ -75,7 +75,8 @@ def _producer(req: Request) -> tuple[str | None, int | None]:
 
 def _single(req: Request, url: Any) -> list[NewEvent]:
     ct = req.header("content-type") or DEFAULT_CONTENT_TYPE
-    etype = _check_type(_event_type(req, url) or DEFAULT_EVENT_TYPE, None)
+    etype = _event_type(req, url)
+    etype = _check_type(DEFAULT_EVENT_TYPE if etype is None else etype, None)
     _check_body(req.body, ct, None)
     ts = _timestamp(req.header("event-timestamp") or req.param("timestamp"))
     return [NewEvent(req.body, etype, ct, ts)]
@@ -98,7 +99,8 @@ def _bulk(req: Request, url: Any, ct: str) -> list[NewEvent]:
         if ptype is not None and url.event_type is not None and ptype != url.event_type:
             raise BadRequest(f"part {i}: Event-Type disagrees with the :type suffix",
                              {"part": i, "eventType": ptype, "suffix": url.event_type})
-        etype = _check_type(ptype or default_type or DEFAULT_EVENT_TYPE, i)
+        etype = ptype if ptype is not None else default_type
+        etype = _check_type(DEFAULT_EVENT_TYPE if etype is None else etype, i)
         if len(p.body) > 100 * 1024:
             raise ApiError(413, f"part {i}: event data over 102400 bytes",
                            {"part": i, "size": len(p.body), "limit": 100 * 1024})

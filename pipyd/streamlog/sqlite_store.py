@@ -112,6 +112,7 @@ class SQLiteStore(StreamStore):
         self._queue: deque[_Pending] = deque()
         self._closing = False
         self._states: dict[str, _State] = {}
+        self._published: dict[str, int] = {}   # subscribed stream → length last published
         self._wconn = _connect(self.path, readonly=False)
         self._wconn.executescript(_SCHEMA)
         self._data_version = self._version()
@@ -173,7 +174,8 @@ class SQLiteStore(StreamStore):
         staged: dict[str, _State] = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
-            if self._version() != self._data_version:   # another process committed: re-read
+            foreign = self._version() != self._data_version
+            if foreign:                 # another process committed: re-read what we cached
                 self._states.clear()
             for p in group:
                 try:
@@ -198,8 +200,18 @@ class SQLiteStore(StreamStore):
         grown = [st for st in staged.values() if st.length > st.base]
         self._states.update(staged)
         self._settle(group)
-        self._hub.publish([StreamNotice(st.key, st.length, st.length - 1, st.last_type,
-                                        st.last_ts) for st in grown])
+        notices = [StreamNotice(st.key, st.length, st.length - 1, st.last_type, st.last_ts)
+                   for st in grown]
+        self._publish(notices)
+        if foreign:     # commits of other processes since our last look: tell our subscribers
+            self._notify_foreign({st.key for st in grown})
+
+    def _publish(self, notices: list[StreamNotice]) -> None:
+        published = self._published
+        for n in notices:
+            if self._hub.has(n.stream):
+                published[n.stream] = n.length
+        self._hub.publish(notices)
 
     def _rollback(self) -> None:
         self._states.clear()    # staged state may have leaked into nothing; reload from disk
@@ -307,22 +319,31 @@ class SQLiteStore(StreamStore):
         """Notify subscribers of commits made by other processes sharing the database."""
         try:
             version = self._version()
-            if version == self._data_version:
-                return
-            self._data_version = version
-            self._states.clear()
-            notices = []
-            for key in self._hub.streams():
-                row = self._wconn.execute("SELECT id, length, last_ts FROM streams WHERE key=?",
-                                          (key,)).fetchone()
-                if row is None or row[1] == 0:
-                    continue
-                t = self._wconn.execute("SELECT type FROM events WHERE stream=? AND idx=?",
-                                        (row[0], row[1] - 1)).fetchone()
-                notices.append(StreamNotice(key, row[1], row[1] - 1, t[0] if t else "", row[2]))
-            self._hub.publish(notices)
+            if version != self._data_version:
+                self._data_version = version
+                self._states.clear()
+                self._notify_foreign(set())
         except sqlite3.Error as e:
             log.error(f"streamlog: polling for foreign commits failed: {e!r}")
+
+    def _notify_foreign(self, skip: set[str]) -> None:
+        """Publish the subscribed streams that grew beyond what we last published."""
+        notices = []
+        subscribed = set(self._hub.streams())
+        for key in list(self._published):
+            if key not in subscribed:
+                del self._published[key]    # nobody listens any more: forget it
+        for key in subscribed:
+            if key in skip:
+                continue
+            row = self._wconn.execute("SELECT id, length, last_ts FROM streams WHERE key=?",
+                                      (key,)).fetchone()
+            if row is None or row[1] <= self._published.get(key, 0):
+                continue
+            t = self._wconn.execute("SELECT type FROM events WHERE stream=? AND idx=?",
+                                    (row[0], row[1] - 1)).fetchone()
+            notices.append(StreamNotice(key, row[1], row[1] - 1, t[0] if t else "", row[2]))
+        self._publish(notices)
 
     # ------------------------------------------------------------------------------ reading
 

@@ -420,6 +420,10 @@ class NoticeHub:
                 if not loops:
                     del self._subs[stream]
 
+    def has(self, stream: str) -> bool:
+        """Whether ``stream`` has a subscriber (a dict lookup; safe without the lock)."""
+        return stream in self._subs
+
     def streams(self) -> list[str]:
         """Streams with at least one subscriber (for backends that poll for foreign writers)."""
         with self._lock:

@@ -14,6 +14,9 @@ quoted argument) may arrive encoded. The substream argument and the reducer expr
 with pipyd's own JS parser and accepted only if every node is on an allowlist; ``ReducerExpr`` then
 evaluates that small tree itself, so no general interpreter ever sees URL text.
 
+A ``/`` inside an argument or a reducer expression (division) must be sent as ``%2F``, since
+segments are split first.
+
 Decisions where §3 is silent: reducer names take ``-`` greedily (``.counter-1`` names the reducer
 ``counter-1``; write ``.counter+-1``); ``.length`` ends a URL; after ``:type`` a final ``.json`` or
 ``.ts`` asks for the type definition (§9), not a reducer; a property of ``undefined``/``null`` is
@@ -214,7 +217,7 @@ def _parse_segment(seg: str) -> dict:
     m = _NAME_AT.match(seg)
     if m is None:
         raise _error("a stream name must match [A-Za-z0-9_-]{1,64}", seg, 0)
-    name, p = m.group(), m.end()
+    name, p = m.group(), _name_end(seg, m)
     if name in FORBIDDEN_STREAM_NAMES:
         raise BadRequest(f"stream name {name!r} is forbidden", {"name": name})
     out: dict = {"stream": name}
@@ -240,7 +243,7 @@ def _parse_segment(seg: str) -> dict:
     r = _NAME_AT.match(seg, p + 1)
     if r is None:
         raise _error("a reducer name must match [A-Za-z0-9_-]{1,64}", seg, p + 1)
-    word, q = r.group(), r.end()
+    word, q = r.group(), _name_end(seg, r)
     if word == "length" and "selection" not in out:
         if q != len(seg):
             raise _error("'.length' ends a stream URL", seg, q)
@@ -253,6 +256,13 @@ def _parse_segment(seg: str) -> dict:
     if q < len(seg):
         out["expr"] = _parse_expr(seg, q)
     return out
+
+
+def _name_end(seg: str, m: re.Match) -> int:
+    end = m.end()
+    if _NAME_AT.match(seg, end):
+        raise _error("names are at most 64 characters", seg, m.start())
+    return end
 
 
 def _closing_paren(seg: str, open_at: int) -> int:

@@ -175,3 +175,11 @@ def test_use_bad_turn_down(tmp_path):
     with pytest.raises(Exception, match="TypeError: use: turnDown"):
         load(tmp_path, "pipy().pipeline('main').use(['a.js'], 'up', 'down', 5)",
              {"a.js": "pipy().pipeline('up').dummy()"})
+
+
+def test_chain_position_is_known_to_on_start_events(tmp_path):
+    # onStart's events run through the new pipeline while it is still being instantiated
+    files = dict(PLUGINS)
+    files["plugins/a.js"] = "pipy().pipeline().onStart(() => new Data('s')).chain()"
+    src = "pipy().pipeline('main').chain(['plugins/a.js', 'plugins/b.js'])"
+    assert run(tmp_path, src, [Data("x")], files) == [("D", b"sb"), ("D", b"xb")]

@@ -240,8 +240,6 @@ def test_version_2_refused_and_bad_options() -> None:
         joint("muxHTTP", lambda: 1, {"version": 2})
     with pytest.raises(JSThrow):
         joint("muxHTTP", lambda: 1, {"maxQueue": "x"})
-    f = joint("muxHTTP", "name-first-is-a-layout-name") if False else None
-    assert f is None
 
 
 def test_name_first_form() -> None:
