@@ -114,15 +114,23 @@ class ExprMixin:
         return ast.Name(name, ast.Load()) if name else _h("u")
 
     def x_TemplateLiteral(self, node: N.Node) -> ast.expr:
+        """An f-string (BUILD_STRING, no helper call): each substitution is ToString'd inline
+        when it is not already a string (§13.2.8.6)."""
+        if not node.expressions:
+            return ast.Constant(node.quasis[0].value["cooked"] or "")
         parts: list[ast.expr] = []
         for i, q in enumerate(node.quasis):
             if q.value["cooked"]:
                 parts.append(ast.Constant(q.value["cooked"]))
             if i < len(node.expressions):
-                parts.append(self.expr(node.expressions[i]))
-        if not node.expressions:
-            return ast.Constant(node.quasis[0].value["cooked"] or "")
-        return _call("template", *parts)
+                t = self.fresh()
+                value = ast.IfExp(
+                    ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()),
+                                                                    self.expr(node.expressions[i]))], []),
+                                [ast.Is()], [ast.Name("str", ast.Load())]),
+                    ast.Name(t, ast.Load()), _call("to_string", ast.Name(t, ast.Load())))
+                parts.append(ast.FormattedValue(value, -1, None))
+        return ast.JoinedStr(parts)
 
     def x_TaggedTemplateExpression(self, node: N.Node) -> ast.expr:
         q = node.quasi
@@ -216,12 +224,29 @@ class ExprMixin:
             fast = self.equality_fast_path(op, left, right)
             if fast is not None:
                 return _bool(fast)
+        if op == "+" and (self._literal_kind(left) == "str") is not (self._literal_kind(right) == "str"):
+            return self.concat_literal(left, right)
         e = _call(BINARY[op], self.expr(left), self.expr(right))
         return _bool(e) if op in BOOL_OPS else e
+
+    def concat_literal(self, left: N.Node, right: N.Node) -> ast.expr:
+        """``'lit' + e`` / ``e + 'lit'``: a Python str concatenation when ``e`` is a string."""
+        t = self.fresh()
+        lit_left = self._literal_kind(left) == "str"
+        other = self.expr(right if lit_left else left)
+        lit = ast.Constant((left if lit_left else right).value)
+        tv = ast.Name(t, ast.Load())
+        test = ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), other)], []),
+                           [ast.Is()], [ast.Name("str", ast.Load())])
+        fast = ast.BinOp(lit, ast.Add(), tv) if lit_left else ast.BinOp(tv, ast.Add(), lit)
+        slow = _call("add", lit, tv) if lit_left else _call("add", tv, lit)
+        return ast.IfExp(test, fast, slow)
 
     def _literal_kind(self, node: N.Node) -> str:
         if node.type == "Literal" and node.regex is None:
             v = node.value
+            if type(v) is int or type(v) is float:
+                return "num"
             return "null" if v is None else "str" if type(v) is str else "bool" if type(v) is bool else ""
         if node.type == "Identifier" and node.name == "undefined" and self.fn.lookup("undefined") is None:
             return "undefined"
@@ -238,10 +263,23 @@ class ExprMixin:
             if not kind:
                 return None
         negate = op in ("!==", "!=")
+        if kind == "num" and op in ("==", "!="):
+            return None
         if op in ("==", "!=") and kind in ("null", "undefined"):
             test = self.nullish(self.expr(other))
             return ast.UnaryOp(ast.Not(), test) if negate else test
         if op in ("===", "!=="):
+            if self._literal_kind(other):
+                return None  # two literals: left to seq (Python warns about `is` between constants)
+            if kind == "num":
+                # a number equals only numbers (True == 1 in Python, hence the bool test)
+                t = self.fresh()
+                lit = right if other is left else left
+                test = ast.BoolOp(ast.And(), [
+                    ast.Compare(ast.NamedExpr(ast.Name(t, ast.Store()), self.expr(other)), [ast.Eq()],
+                                [self.expr(lit)]),
+                    ast.Compare(ast.Call(_h("type"), [ast.Name(t, ast.Load())], []), [ast.IsNot()], [_h("bool")])])
+                return ast.UnaryOp(ast.Not(), test) if negate else test
             if kind == "str":
                 lit = left if other is right else right
                 return ast.Compare(self.expr(left), [ast.NotEq() if negate else ast.Eq()],
