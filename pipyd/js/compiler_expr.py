@@ -127,7 +127,7 @@ class ExprMixin:
                 value = ast.IfExp(
                     ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()),
                                                                     self.expr(node.expressions[i]))], []),
-                                [ast.Is()], [ast.Name("str", ast.Load())]),
+                                [ast.Is()], [_h("str")]),
                     ast.Name(t, ast.Load()), _call("to_string", ast.Name(t, ast.Load())))
                 parts.append(ast.FormattedValue(value, -1, None))
         return ast.JoinedStr(parts)
@@ -237,7 +237,7 @@ class ExprMixin:
         lit = ast.Constant((left if lit_left else right).value)
         tv = ast.Name(t, ast.Load())
         test = ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), other)], []),
-                           [ast.Is()], [ast.Name("str", ast.Load())])
+                           [ast.Is()], [_h("str")])
         fast = ast.BinOp(lit, ast.Add(), tv) if lit_left else ast.BinOp(tv, ast.Add(), lit)
         slow = _call("add", lit, tv) if lit_left else _call("add", tv, lit)
         return ast.IfExp(test, fast, slow)

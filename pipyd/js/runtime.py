@@ -20,6 +20,7 @@ from pipyd.js.coerce import (  # noqa: F401  (re-exported for compiled code and 
     to_object_key, to_primitive, to_string, to_uint32, truthy,
 )
 from pipyd.js.builtins.classes import BuiltinClass, BuiltinNamespace
+from pipyd.js.scope import ESCAPE
 from pipyd.js.values import (
     HostObject, JSArray, JSErrorObject, JSFunction, JSObject, JSObjectP, JSThrow, JSUndefined,
     type_error, typeof, undefined,
@@ -308,8 +309,8 @@ class _InvokerTables(dict):
 GM: dict[type, dict[str, Callable[..., Any]]] = _InvokerTables()
 
 # Helpers compiled code refers to as ``ǂname`` beyond engine._HELPER_NAMES (compiler registers them).
-COMPILED_HELPERS: dict[str, Any] = {"\u01c2GT": GT, "\u01c2GM": GM, "\u01c2bool": bool,
-                                    "\u01c2to_string": to_string}
+COMPILED_HELPERS: dict[str, Any] = {ESCAPE + name: v for name, v in (
+    ("GT", GT), ("GM", GM), ("bool", bool), ("str", str), ("to_string", to_string))}
 
 
 def _array_get(arr: JSArray, key: Any) -> Any:

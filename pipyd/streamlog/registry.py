@@ -3,7 +3,9 @@
 ``open_store('sqlite', directory='./data')`` makes a store by backend name; ``store_from_option``
 reads the §13 ``store`` option (``serveStreamLog({store})``, ``STREAMLOG_STORE``): a
 ``nats://host:port`` URL selects JetStream, anything else is a directory for the embedded store.
-Backends register a factory taking keyword options; the conformance suite iterates
+Backends register a factory taking keyword options; every backend accepts ``clock`` (a callable
+returning unix ms, for tests) besides its own (sqlite: ``directory``; jetstream: ``url``). The
+conformance suite iterates
 ``backend_names()`` so a new backend is tested the moment it registers.
 """
 from __future__ import annotations

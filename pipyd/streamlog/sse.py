@@ -35,6 +35,7 @@ HEARTBEAT = 15.0
 COMMENT_HEARTBEAT = b": heartbeat\n\n"
 DEFAULT_MAX_LAG = 10000
 PAGE_EVENTS = 200  # one store read per page keeps a data consumer's working set small
+PAGE_BYTES = 256 * 1024
 
 # §9.2.6: a line ends at CRLF, LF or CR; a field value must not contain any of them.
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
@@ -201,20 +202,22 @@ class SSEConsumer:
     async def _deliver_data(self) -> None:
         sel = self.selector
         while not self.closed and self.cursor < self.length and not self._range_done():
-            page = await self.store.read(self.key, _from(sel, self.cursor), limit=PAGE_EVENTS)
+            page = await self.store.read(self.key, _from(sel, self.cursor), limit=PAGE_EVENTS,
+                                         max_bytes=PAGE_BYTES)
             if self.closed:
                 return
             self.length = max(self.length, page.length)
             for ev in page.events:
                 self.sink.write(data_frame(ev))
                 self.last_sent = ev.index
+                if self.sink.congested():  # stop mid-page: memory stays at the high-water mark
+                    self.cursor = ev.index + 1
+                    if self.length - self.cursor > self.max_lag:
+                        return self._resync()
+                    return  # resumed by _on_congestion
             if page.next_index <= self.cursor:
                 return
             self.cursor = page.next_index
-            if self.sink.congested():
-                if self.length - self.cursor > self.max_lag:
-                    return self._resync()
-                return  # resumed by _on_congestion
 
     async def _deliver_notification(self) -> None:
         """Coalesce: one frame naming the newest matching event past the cursor."""

@@ -160,8 +160,8 @@ class AppendResult:
 @dataclass(frozen=True, slots=True)
 class Selector:
     """Narrows a read (§5) or a consumer (§6): event types, a half-open index range ``[start, end)``
-    (None = unbounded), and a timestamp window ``since <= ts < until``. Negative bounds are resolved
-    by the caller against the stream length (``resolve``) before they reach a store."""
+    (None = unbounded), and a timestamp window ``since <= ts < until``. Negative index bounds count
+    from the end; stores resolve them (``resolve``) against the length in the read's snapshot."""
     types: frozenset[str] | None = None
     start: int | None = None
     end: int | None = None
@@ -330,7 +330,7 @@ class StreamStore(abc.ABC):
     @abc.abstractmethod
     async def read(self, stream: str, selector: Selector = ALL, *, limit: int = MAX_PAGE_EVENTS,
                    max_bytes: int = MAX_PAGE_BYTES) -> Page:
-        """Events matching ``selector`` (index bounds already resolved, i.e. ≥ 0) in index order, at
+        """Events matching ``selector`` (negative index bounds count from the end) in index order, at
         most ``min(limit, MAX_PAGE_EVENTS)`` events and about ``max_bytes`` of data (always at least
         one event when one matches). An unknown stream reads as empty."""
 

@@ -10,6 +10,7 @@ import sys
 SUITES = {
     "engine": ("tests.bench.engine", "PipyJS callbacks vs hand-written Python"),
     "http": ("tests.bench.http_hello", "HTTP hello: pipyd vs uvloop+httptools vs aiohttp (wrk, 50 connections)"),
+    "proxy": ("tests.bench.http_proxy", "Reverse proxy: pipyd vs nginx vs aiohttp, same upstream (wrk, 50 connections)"),
     "serve": ("tests.bench.micro_serve", "HTTP serving without sockets: pipyd vs a minimal httptools protocol"),
 }
 

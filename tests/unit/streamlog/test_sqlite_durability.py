@@ -17,7 +17,7 @@ import time
 import pytest
 
 from pipyd.streamlog.sqlite_store import DB_FILE, SQLiteStore
-from pipyd.streamlog.store import AppendRequest, NewEvent, StoreUnavailable
+from pipyd.streamlog.store import AppendRequest, NewEvent, Selector, StoreUnavailable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -79,7 +79,6 @@ def _run_and_kill(directory: str, rnd: str, acks_before_kill: int) -> list[tuple
 async def _all_events(store: SQLiteStore, stream: str) -> list:
     events, start = [], 0
     while True:
-        from pipyd.streamlog.store import Selector
         page = await store.read(stream, Selector(start=start))
         events.extend(page.events)
         if page.next_index >= page.length:
@@ -138,7 +137,10 @@ def test_failed_transaction_fails_every_request_in_it(tmp_path):
         assert await store.length("a/s") == 1
         r = await store.append(AppendRequest("a/s", [NewEvent(b"after")]))
         assert r.indexes == (1,)
-        await asyncio.sleep(0.05)
+        for _ in range(200):
+            if got:
+                break
+            await asyncio.sleep(0.01)
         assert [n.length for n in got] == [2]
         await store.close()
     asyncio.run(main())
@@ -154,7 +156,10 @@ def test_concurrent_requests_share_one_commit(tmp_path):
                      for i in range(50)]
             await asyncio.sleep(0.05)
         await asyncio.gather(*tasks)
-        await asyncio.sleep(0.05)
+        for _ in range(200):
+            if got:
+                break
+            await asyncio.sleep(0.01)
         assert [n.length for n in got] == [50]      # one commit, one notice
         await store.close()
     asyncio.run(main())

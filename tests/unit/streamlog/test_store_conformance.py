@@ -53,6 +53,15 @@ def run(make_store, body, clock=None):
     return asyncio.run(main())
 
 
+async def eventually(check, timeout=5.0):
+    """Notices arrive through the loop after the commit: poll rather than sleep a fixed time."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check() and loop.time() < deadline:
+        await asyncio.sleep(0.005)
+    assert check()
+
+
 def ev(data=b"x", type="message", ts=None, ctype="text/plain") -> NewEvent:
     return NewEvent(data, type, ctype, ts)
 
@@ -326,6 +335,7 @@ def test_subscribers_hear_once_per_commit(make_store):
         sub = s.subscribe("a/s", got.append)
         s.subscribe("a/t", other.append)
         await s.append(req(ev(type="a"), ev(type="b")))
+        await eventually(lambda: got)
         await asyncio.sleep(0.05)
         assert [(n.length, n.last_index, n.last_type) for n in got] == [(2, 1, "b")]
         assert other == []
@@ -346,6 +356,7 @@ def test_failed_appends_do_not_notify(make_store):
             await s.append(req(ev(ts=1)))
         await s.append(req(ev(), pid="p", seq=0))
         await s.append(req(ev(), pid="p", seq=0))   # duplicate: nothing grew
+        await eventually(lambda: got)
         await asyncio.sleep(0.05)
         assert [n.length for n in got] == [2]
     run(make_store, body)
@@ -360,8 +371,7 @@ def test_a_raising_subscriber_does_not_stop_others(make_store):
         s.subscribe("a/s", bad)
         s.subscribe("a/s", got.append)
         await s.append(req(ev()))
-        await asyncio.sleep(0.05)
-        assert len(got) == 1
+        await eventually(lambda: len(got) == 1)
     run(make_store, body)
 
 

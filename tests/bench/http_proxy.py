@@ -1,0 +1,100 @@
+"""Reverse-proxy benchmark: pipyd running a tutorial-style routing proxy, nginx (one worker) and
+an aiohttp reverse proxy, each in front of the same fast upstream, measured in one run.
+
+Goal (issue 4): pipyd >= 50% of nginx and >= 3x aiohttp, p99 no worse than aiohttp's.
+The upstream is the minimal uvloop+httptools server on its own core; proxies share the other.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .load import wrk
+from .servers import PIPYD, free_port, running
+
+PROXY = """
+((
+  router = new algo.URLRouter({ '/*': 'service' }),
+  services = { service: new algo.RoundRobinLoadBalancer(['127.0.0.1:%(up)d']) },
+) => pipy({ _target: undefined })
+  .listen(%(port)d)
+  .demuxHTTP().to($=>$
+    .handleMessageStart(msg => (
+      _target = services[router.find(msg.head.headers.host, msg.head.path)]?.next()
+    ))
+    .branch(
+      () => Boolean(_target), $=>$.muxHTTP(() => _target).to($=>$.connect(() => _target.id)),
+      $=>$.replaceMessage(new Message({ status: 404 }, 'No route'))
+    )
+  )
+)()
+"""
+
+NGINX = """
+worker_processes 1;
+daemon off;
+pid %(dir)s/nginx.pid;
+error_log %(dir)s/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream up { server 127.0.0.1:%(up)d; keepalive 64; }
+  server {
+    listen 127.0.0.1:%(port)d;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+"""
+
+
+def run(seconds: int = 5) -> list[tuple[str, object]]:
+    results = {}
+    up = free_port()
+    with tempfile.TemporaryDirectory() as tmp, \
+            running([sys.executable, "-m", "tests.bench.ref_httptools", str(up)], up, cpu=0):
+        proxies = {
+            "nginx (1 worker)": lambda p: _nginx(tmp, p, up),
+            "aiohttp proxy": lambda p: [sys.executable, "-m", "tests.bench.ref_aiohttp_proxy",
+                                        str(p), f"http://127.0.0.1:{up}"],
+            "pipyd routing proxy": lambda p: [*PIPYD, "--no-graph", _module(tmp, p, up)],
+        }
+        for name, cmd in proxies.items():
+            port = free_port()
+            command = cmd(port)
+            if command is None:
+                continue
+            with running(command, port, cpu=1):
+                wrk(f"http://127.0.0.1:{port}/", seconds=1, cpu=0)
+                results[name] = wrk(f"http://127.0.0.1:{port}/", seconds=seconds, cpu=0)
+    rows: list[tuple[str, object]] = []
+    for name, r in results.items():
+        rows.append((f"{name}: requests/s", round(r.rps)))
+        rows.append((f"{name}: p50 / p99 ms", f"{r.p50_ms:.2f} / {r.p99_ms:.2f}"))
+        if r.errors:
+            rows.append((f"{name}: errors", r.errors))
+    ours = results["pipyd routing proxy"]
+    if "nginx (1 worker)" in results:
+        rows.append(("pipyd / nginx (goal >= 0.50)", round(ours.rps / results["nginx (1 worker)"].rps, 2)))
+    else:
+        rows.append(("nginx", "not installed: apt-get install -y nginx-light"))
+    aio = results["aiohttp proxy"]
+    rows.append(("pipyd / aiohttp (goal >= 3.0)", round(ours.rps / aio.rps, 2)))
+    rows.append(("pipyd p99 / aiohttp p99 (goal <= 1.0)", round(ours.p99_ms / aio.p99_ms, 2)))
+    return rows
+
+
+def _module(tmp: str, port: int, up: int) -> str:
+    path = Path(tmp) / "proxy.js"
+    path.write_text(PROXY % {"port": port, "up": up})
+    return str(path)
+
+
+def _nginx(tmp: str, port: int, up: int) -> list[str] | None:
+    exe = shutil.which("nginx") or (Path("/usr/sbin/nginx").exists() and "/usr/sbin/nginx")
+    if not exe:
+        return None
+    conf = Path(tmp) / f"nginx-{port}.conf"
+    conf.write_text(NGINX % {"dir": tmp, "port": port, "up": up})
+    return [exe, "-c", str(conf), "-p", tmp]
