@@ -12,9 +12,8 @@ root (§0.7).
 
 The lineage (``Lineage``) is what a sub-pipeline inherits: the module chain and the position in
 it, and the nearest ancestor ``input()``'s Output (for ``output()``). It lives in the
-``Pipeline.lineage`` slot. A pipeline whose slot was never set is one being built right now:
-its filters may already run (onStart's events are fed inside ``instantiate``), so
-``lineage_of`` then answers with the lineage being given to it (``_PENDING``).
+``Pipeline.lineage`` slot, which ``PipelineLayout.instantiate`` sets before onStart runs and
+``JointFilter.sub_pipeline`` fills from the parent, so every joint filter passes it on.
 """
 from __future__ import annotations
 
@@ -38,35 +37,21 @@ class Lineage:
         self.output = output
 
 
-_PENDING: Lineage | None = None
-
-
 def lineage_of(p: Pipeline) -> Lineage | None:
-    """The lineage of ``p`` (None: a root pipeline, or one started by a filter that does not
-    pass it on)."""
-    try:
-        return p.lineage
-    except AttributeError:  # not set yet: p is being instantiated (onStart events)
-        return _PENDING
+    """The lineage of ``p`` (None: a root pipeline)."""
+    return p.lineage
 
 
 def start_sub(joint: JointFilter, layout: PipelineLayout, context: Any = None,
               output: Any = None, args: Iterable[Any] = (),
               lineage: Lineage | None | Any = undefined) -> Pipeline:
-    """``joint.sub_pipeline`` for a given layout, passing the lineage on (the parent's unless
-    one is given). The context is the parent's unless given (shared, reference §0.4)."""
-    global _PENDING
+    """Start ``layout`` as a sub-pipeline of ``joint``: the parent's context and lineage unless
+    given (shared context, reference §0.4)."""
     parent = joint.pipeline
-    lin = lineage_of(parent) if lineage is undefined else lineage
-    saved, _PENDING = _PENDING, lin
-    try:
-        p = layout.instantiate(parent.context if context is None else context,
-                               SubOutput(joint) if output is None else output,
-                               args, parent.flow)
-    finally:
-        _PENDING = saved
-    p.lineage = lin
-    return p
+    return layout.instantiate(parent.context if context is None else context,
+                              SubOutput(joint) if output is None else output,
+                              args, parent.flow,
+                              parent.lineage if lineage is undefined else lineage)
 
 
 def load_module(config: Any, name: str, path: Any) -> Any:

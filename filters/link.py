@@ -17,26 +17,12 @@ from typing import Any
 
 from pipyd.js.coerce import to_boolean
 from pipyd.js.values import js_error, type_error
-from pipyd.module import Configuration
-from pipyd.pipeline import FAILED, JointFilter, PipelineLayout
+from pipyd.pipeline import FAILED, JointFilter
 from pipyd.registry import register
 
 from .chain import start_sub
 
 PASS = -1  # route index: no sub-pipeline, events go straight out
-
-
-def build_layout(config: Any, builder: Any) -> PipelineLayout:
-    """An anonymous layout from a builder function, as ``Configuration.to`` makes one (the
-    layout joins the module's layouts so the worker binds and checks it)."""
-    module = getattr(config, "module", None)
-    layout = PipelineLayout("", module, "pipeline")
-    cfg = Configuration(module, layout, builder=True)
-    builder(cfg)
-    cfg._check_to()
-    if module is not None:
-        module.layouts.append(layout)
-    return layout
 
 
 class _Choose(JointFilter):
@@ -152,6 +138,6 @@ def _layout(config: Any, target: Any, pos: int) -> Any:
     if type(target) is str:
         return target
     if callable(target):
-        return build_layout(config, target)
+        return config.build_layout(target)
     raise type_error(f"branch: argument #{pos} expects a pipeline name or a builder function")
 

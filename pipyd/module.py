@@ -90,15 +90,22 @@ class Configuration(HostObject):
         if type(target) is str:
             last.add_sub_layout(target)
         elif callable(target):
-            layout = PipelineLayout("", self.module, "pipeline")
-            builder = Configuration(self.module, layout, builder=True)
-            target(builder)
-            builder._check_to()
-            self.module.layouts.append(layout)
-            last.add_sub_layout(layout)
+            last.add_sub_layout(self.build_layout(target))
         else:
             raise type_error("to(): expected a pipeline name or a builder function")
         return self
+
+    def build_layout(self, builder: Callable[["Configuration"], Any]) -> PipelineLayout:
+        """An anonymous layout from a ``$ => $.filter()...`` builder (for ``.to()`` and filters
+        such as ``branch`` that take builders); it joins the module's layouts so the worker
+        binds and checks it."""
+        layout = PipelineLayout("", self.module, "pipeline")
+        config = Configuration(self.module, layout, builder=True)
+        builder(config)
+        config._check_to()
+        if self.module is not None:
+            self.module.layouts.append(layout)
+        return layout
 
     def onStart(self, fn: Any) -> "Configuration":  # noqa: N802 (Pipy's name)
         return self._hook("on_start", "onStart", fn)

@@ -251,7 +251,8 @@ class JointFilter(Filter):
     def sub_pipeline(self, index: int = 0, context: Any = None, args: Iterable[Any] = (),
                      output: EventTarget | None = None) -> "Pipeline":
         """Create sub-pipeline ``index`` with a shared (default) or given context; its output
-        comes back to ``on_sub_output`` unless another target is given."""
+        comes back to ``on_sub_output`` unless another target is given. It inherits the
+        parent's flow control and lineage (module-chain position, nearest ``input()``)."""
         parent = self.pipeline
         layout = self.sub_layouts[index]
         return layout.instantiate(
@@ -259,6 +260,7 @@ class JointFilter(Filter):
             SubOutput(self) if output is None else output,
             args,
             parent.flow,
+            parent.lineage,
         )
 
     def on_sub_output(self, event: Any) -> None:
@@ -354,12 +356,14 @@ class PipelineLayout:
         return f
 
     def instantiate(self, context: Any, output: EventTarget | None = None,
-                    args: Iterable[Any] = (), flow: FlowControl | None = None) -> Pipeline:
+                    args: Iterable[Any] = (), flow: FlowControl | None = None,
+                    lineage: Any = None) -> Pipeline:
         p = Pipeline.__new__(Pipeline)
         p.layout = self
         p.context = context
         p.output = DISCARD if output is None else output
         p.flow = flow
+        p.lineage = lineage  # set before onStart: its events may reach chain()/output()
         p.ended = False
         nxt: Any = p.output
         protos = self.filters

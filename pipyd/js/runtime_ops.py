@@ -12,7 +12,7 @@ import math
 from typing import Any, Iterable
 
 from pipyd.js import runtime as rt
-from pipyd.js.builtins.classes import BuiltinClass
+from pipyd.js.builtins.classes import BuiltinClass, BuiltinNamespace
 from pipyd.js.coerce import (
     loose_equals, own_keys, strict_equals, to_int32, to_number, to_primitive, to_string, to_uint32,
     truthy,
@@ -82,8 +82,9 @@ def sub(a: Any, b: Any) -> Any:
 
 
 def mul(a: Any, b: Any) -> Any:
-    a = _n(a)
-    b = _n(b)
+    if type(a) is not int or type(b) is not int:
+        a = _n(a)
+        b = _n(b)
     if type(a) is int and type(b) is int:
         r = a * b
         if r == 0 and (a < 0 or b < 0):
@@ -96,8 +97,9 @@ def mul(a: Any, b: Any) -> Any:
 
 
 def div(a: Any, b: Any) -> Any:
-    a = _n(a)
-    b = _n(b)
+    if type(a) is not int or type(b) is not int:
+        a = _n(a)
+        b = _n(b)
     if type(a) is int and type(b) is int and b != 0:
         if a % b == 0:
             if a == 0 and b < 0:
@@ -116,6 +118,8 @@ def div(a: Any, b: Any) -> Any:
 
 def mod(a: Any, b: Any) -> Any:
     """``%`` keeps the dividend's sign (§6.1.6.1.6, C fmod)."""
+    if type(a) is int and type(b) is int and a >= 0 and b > 0:
+        return a % b  # the common case: no sign or zero rules apply
     a = _n(a)
     b = _n(b)
     if type(a) is int and type(b) is int:
@@ -320,6 +324,10 @@ def call_method(obj: Any, key: Any, *args: Any) -> Any:
         raise type_error(f"{rt.to_string(key)} is not a function")
     elif t is BuiltinClass:
         f = obj.get(key) if type(key) is str else rt.get(obj, key)
+    elif t is BuiltinNamespace:  # Math, JSON: members are plain callables taking no `this`
+        f = dict.get(obj, key) if type(key) is str else None
+        if f is None:
+            f = rt.get(obj, key)
     else:
         table = _METHOD_TABLES.get(t) or rt.PROTO_BY_TYPE.get(t)
         m = table.get(key) if table is not None and type(key) is str else None

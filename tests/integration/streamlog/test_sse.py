@@ -169,18 +169,20 @@ def test_slow_consumer_is_disconnected_with_resync(server, stream):
     big = "x" * 60000
     for _ in range(60):
         server.post(stream, big)
-    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+    s.settimeout(10)
+    s.connect(("127.0.0.1", server.port))
     s.sendall(f"GET {stream}?include=data&from=0 HTTP/1.1\r\nHost: x\r\n"
               "Accept: text/event-stream\r\n\r\n".encode())
     time.sleep(1.0)
-    for _ in range(60):
+    for _ in range(100):
         server.post(stream, big)
     time.sleep(0.5)
     got = b""
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        chunk = s.recv(1 << 20)
+    while time.monotonic() < deadline and not got.endswith(b"\r\n0\r\n\r\n"):
+        chunk = s.recv(1 << 20)  # the response ends (last chunk) right after the resync frame
         if not chunk:
             break
         got += chunk
