@@ -32,6 +32,8 @@ DEFAULT_MAX_HEAD_SIZE = 32768
 _PROTOCOLS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 _METHODS: dict[bytes, str] = {}
 _NAMES: dict[bytes, str] = {}  # header name bytes -> lower-cased str (bounded cache)
+_HEAD_TEMPLATE = {"protocol": None, "headers": None, "method": None, "scheme": undefined,
+                  "authority": undefined, "path": None}
 
 
 class ProtocolError(Exception):
@@ -120,16 +122,25 @@ class RequestDecoder:
             raise ProtocolError(431, "Request Header Fields Too Large")
 
     def _on_header(self, name: bytes, value: bytes) -> None:
-        self._head_size += len(name) + len(value) + 4
-        if self._head_size > self.max_head_size:
+        size = self._head_size + len(name) + len(value) + 4
+        self._head_size = size
+        if size > self.max_head_size:
             raise ProtocolError(431, "Request Header Fields Too Large")
         if not self._in_head:
             return  # a trailer of a chunked body: ignored (reference §4.1)
         k = _NAMES.get(name) or header_name(name)
         h = self._headers
-        if k == "host" and k in h:
-            raise ProtocolError(400, "Bad Request")
-        store_header(h, k, value.decode("utf-8", "surrogateescape"))
+        # store_header() inlined: the first occurrence of a name is the common case
+        if k in h:
+            if k == "host":
+                raise ProtocolError(400, "Bad Request")
+            if k == "set-cookie":
+                h[k].append(value.decode("utf-8", "surrogateescape"))
+                return
+        elif k == "set-cookie":
+            h[k] = JSArray([value.decode("utf-8", "surrogateescape")])
+            return
+        h[k] = value.decode("utf-8", "surrogateescape")
 
     def _on_headers_complete(self) -> None:
         p = self._parser
@@ -140,22 +151,32 @@ class RequestDecoder:
         method = _METHODS.get(m)
         if method is None:
             method = _METHODS[m] = m.decode("latin-1")
-        te = self._headers.get("transfer-encoding")
-        if te is not None and te.rpartition(",")[2].strip(" \t").lower() != "chunked":
-            # RFC 9112 §6.3 rule 4: a request body framed otherwise is unknowable (llhttp
-            # would only fail after the head was handed on)
-            raise ProtocolError(400, "Bad Request")
+        h = self._headers
+        if "transfer-encoding" in h:
+            te = h["transfer-encoding"]
+            if te.rpartition(",")[2].strip(" \t").lower() != "chunked":
+                # RFC 9112 §6.3 rule 4: a request body framed otherwise is unknowable (llhttp
+                # would only fail after the head was handed on)
+                raise ProtocolError(400, "Bad Request")
         self._in_head = False
         self.protocol = proto
         self.keep_alive = p.should_keep_alive()
-        up = p.should_upgrade()
-        if up and method != "CONNECT":
-            u = self._headers.get("upgrade")
-            up = not (type(u) is str and u.lower() == "h2c")  # h2c: HTTP/2 is a later issue
-        self.upgrade = up
-        self.sink.on_message_start(JSObject(
-            protocol=proto, headers=self._headers, method=method, scheme=undefined,
-            authority=undefined, path=self._url.decode("utf-8", "surrogateescape")))
+        if p.should_upgrade():
+            if method != "CONNECT":
+                u = h.get("upgrade")
+                self.upgrade = not (type(u) is str and u.lower() == "h2c")  # h2c: a later issue
+            else:
+                self.upgrade = True
+        else:
+            self.upgrade = False
+        # The head in reference §4.1 key order: a copy of the template keeps the order and
+        # is cheaper than keyword construction.
+        head = JSObject(_HEAD_TEMPLATE)
+        head["protocol"] = proto
+        head["headers"] = h
+        head["method"] = method
+        head["path"] = self._url.decode("utf-8", "surrogateescape")
+        self.sink.on_message_start(head)
 
     def _on_complete(self) -> None:
         self._in_message = False

@@ -50,6 +50,15 @@ class ContextGroup:
             self._touching = False
 
 
+def touch_group(context: "Context | None") -> None:
+    """After input reached a pipeline from outside (a socket, a file, a timer): let the
+    context group re-check its waiters (``wait()``), as Pipy does for any processed event.
+    Costs two attribute loads when nobody waits."""
+    group = getattr(context, "group", None)
+    if group is not None and group.waiters:
+        group.touch()
+
+
 class Context:
     """Per-pipeline script state. ``id`` grows monotonically (``dump()`` prints it)."""
 

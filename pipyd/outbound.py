@@ -36,6 +36,7 @@ import socket
 from typing import Any, Callable
 
 from pipyd import log
+from pipyd.context import touch_group
 from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.flow import WRITE_HIGH_WATER, WRITE_LOW_WATER
 from pipyd.js.values import type_error, undefined
@@ -219,6 +220,7 @@ class Outbound:
             return
         try:
             target.process(event)
+            touch_group(getattr(self.source, "context", None))
         except Exception as e:  # a bug downstream must not take the worker down
             log.error(f"{self.describe()} {type(e).__name__}: {e}")
 

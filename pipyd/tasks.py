@@ -30,6 +30,7 @@ from typing import Any, Callable
 from croniter import croniter
 
 from pipyd import log
+from pipyd.context import touch_group
 from pipyd.events import Data, StreamEnd
 from pipyd.flow import TransportFlow
 from pipyd.js.values import js_error, type_error, undefined
@@ -404,6 +405,7 @@ class FileReader:
         p = self.pipeline
         if p is not None and not self.done:
             p.input(Data.from_bytes(chunk))
+            touch_group(p.context)
 
     def _end(self, error: str) -> None:
         if self.done:

@@ -123,12 +123,13 @@ class ExprMixin:
             if q.value["cooked"]:
                 parts.append(ast.Constant(q.value["cooked"]))
             if i < len(node.expressions):
-                t = self.fresh()
-                value = ast.IfExp(
-                    ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()),
-                                                                    self.expr(node.expressions[i]))], []),
-                                [ast.Is()], [_h("str")]),
-                    ast.Name(t, ast.Load()), _call("to_string", ast.Name(t, ast.Load())))
+                # strings and ints (never -0, |v| <= 2**53) format as JS's ToString does
+                t, c = self.fresh(), self.fresh()
+                kind = ast.NamedExpr(ast.Name(c, ast.Store()), ast.Call(_h("type"), [
+                    ast.NamedExpr(ast.Name(t, ast.Store()), self.expr(node.expressions[i]))], []))
+                test = ast.BoolOp(ast.Or(), [ast.Compare(kind, [ast.Is()], [_h("str")]),
+                                             ast.Compare(ast.Name(c, ast.Load()), [ast.Is()], [_h("int")])])
+                value = ast.IfExp(test, ast.Name(t, ast.Load()), _call("to_string", ast.Name(t, ast.Load())))
                 parts.append(ast.FormattedValue(value, -1, None))
         return ast.JoinedStr(parts)
 

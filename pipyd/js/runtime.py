@@ -310,7 +310,7 @@ GM: dict[type, dict[str, Callable[..., Any]]] = _InvokerTables()
 
 # Helpers compiled code refers to as ``ǂname`` beyond engine._HELPER_NAMES (compiler registers them).
 COMPILED_HELPERS: dict[str, Any] = {ESCAPE + name: v for name, v in (
-    ("GT", GT), ("GM", GM), ("bool", bool), ("str", str), ("to_string", to_string))}
+    ("GT", GT), ("GM", GM), ("bool", bool), ("str", str), ("int", int), ("to_string", to_string))}
 
 
 def _array_get(arr: JSArray, key: Any) -> Any:
