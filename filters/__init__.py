@@ -17,3 +17,9 @@ from . import demux  # noqa: F401
 from . import pack  # noqa: F401  (pack, split)
 from . import detect  # noqa: F401
 from . import streamlog  # noqa: F401
+from . import compress  # noqa: F401  (compressHTTP/Message, decompressHTTP/Message)
+from . import throttle  # noqa: F401  (throttleConcurrency, throttleDataRate, throttleMessageRate)
+from . import deposit  # noqa: F401  (depositMessage)
+from . import exec_filter  # noqa: F401  (exec)
+from . import deframe  # noqa: F401
+from . import multipart  # noqa: F401  (decodeMultipart)

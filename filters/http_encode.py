@@ -88,6 +88,23 @@ def _status_of(head: Any) -> int:
         return 200
 
 
+_PLAIN: dict[tuple[int, bool], bytes] = {}  # (content-length, final) -> head of a None head
+
+
+def plain_response_head(length: int, final: bool) -> bytes:
+    """``response_head(None, length, final)`` for ``length >= 0``: the head of a Message
+    without a head (``new Message('body')``). Nothing in it comes from a script, so it is
+    cached by length (bounded) and needs no CR/LF check."""
+    key = (length, final)
+    b = _PLAIN.get(key)
+    if b is None:
+        b = (f"HTTP/1.1 200 OK\r\ncontent-length: {length}\r\n"
+             f"{_CLOSE if final else _KA}").encode("ascii")
+        if len(_PLAIN) < 4096:
+            _PLAIN[key] = b
+    return b
+
+
 def _header_lines(parts: list[str], headers: Any, keep_length: bool) -> None:
     """Append ``name: value\\r\\n`` for every header we keep (rules at the top)."""
     if not headers or not isinstance(headers, dict):
@@ -135,18 +152,34 @@ def response_head(head: Any, length: int, final: bool, bodiless: bool = False) -
     """Encode a response head. ``length`` >= 0 is a content-length, else a framing mode."""
     if not isinstance(head, dict):
         head = None  # no head (or not an object): every default
-    status = _status_of(head)
-    proto = head.get("protocol") if head else None
-    text = head.get("statusText") if head else None
+    return encode_response_head(head, _status_of(head), length, final, bodiless)
+
+
+def encode_response_head(head: "dict | None", status: int, length: int, final: bool,
+                         bodiless: bool = False) -> bytes:
+    """``response_head`` for a caller that already has ``status`` (``_status_of(head)``) and
+    knows ``head`` is a dict or None."""
+    if head is None:
+        if length >= 0 and not bodiless:
+            return plain_response_head(length, final)
+        proto = text = headers = None
+    else:
+        proto = head.get("protocol")
+        text = head.get("statusText")
+        headers = head.get("headers")
     if not proto and not text and status in _STATUS_LINES:
         parts = [_STATUS_LINES[status]]
+        scripted = False  # the status line is ours: only header lines need the CR/LF check
     else:
         if not text:
             text = REASONS.get(status, "OK")
         parts = [f"{_js_string(proto) if proto else 'HTTP/1.1'} {status} {_js_string(text)}\r\n"]
+        scripted = True
     informational = status < 200
     no_body = bodiless or informational or status == 204 or status == 304
-    _header_lines(parts, head.get("headers") if head else None, bodiless or status == 304)
+    if headers:
+        _header_lines(parts, headers, bodiless or status == 304)
+        scripted = scripted or len(parts) > 1
     if not no_body:
         if length >= 0:
             parts.append(f"content-length: {length}\r\n")
@@ -158,7 +191,9 @@ def response_head(head: Any, length: int, final: bool, bodiless: bool = False) -
         parts.append("\r\n")
     else:
         parts.append(_CLOSE if final else _KA)
-    return _finish(parts)
+    if scripted:
+        return _finish(parts)
+    return "".join(parts).encode("ascii")
 
 
 def request_head(head: Any, length: int) -> bytes:

@@ -25,10 +25,12 @@ from pipyd.pipeline import FAILED, JointFilter
 from pipyd.registry import register
 
 from .http import buffer_size_option, options_arg
-from .http_codec import DEFAULT_MAX_BODY_SIZE, NO_BODY, MessageEncoder, RequestDecoder, response_head
-from .http_encode import REASONS, _status_of
+from .http_codec import DEFAULT_MAX_BODY_SIZE, NO_BODY, MessageEncoder, RequestDecoder
+from .http_encode import REASONS, _status_of, encode_response_head
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_JOIN_LIMIT = 16384  # a whole response up to this size is written as one joined bytes object
+_new = object.__new__
 
 
 class _Request:
@@ -354,37 +356,55 @@ class ServeHTTP(_HTTPServer):
         else:
             body = r.body
             msg = self.callback(h, Message(r.head, Data.from_chunks([]) if body is None else body, tail))
-        if msg is FAILED:  # the script threw (logged): a server error, not a silent 200
-            return self.respond(r, JSObject(status=500, headers=JSObject()), None)
-        if type(msg) is not Message:
-            log.error("[serveHTTP] handler did not return a valid message")
-            return self.respond(r, JSObject(), None)
-        q = self.queue
-        body = msg.body
+            if msg is FAILED:  # the script threw (logged): a server error, not a silent 200
+                return self.respond(r, JSObject(status=500, headers=JSObject()), None)
+            if type(msg) is not Message:
+                log.error("[serveHTTP] handler did not return a valid message")
+                return self.respond(r, JSObject(), None)
+        body = msg._body  # the slot behind Message.body (a property): always a Data or None
         size = body.size if body is not None else 0
-        if q[0] is r and not r.pending and size <= self.buffer_size:
+        if self.queue[0] is r and not r.pending and size <= self.buffer_size:
             return self._write_whole(r, msg.head, body, size)
         for evt in output_events(msg):
             self.on_response(r, evt)
 
     def _write_whole(self, r: _Request, head: Any, body: Any, size: int) -> None:
         """Hot path (hello benchmark): a whole small response at the head of the line is one
-        head join plus the body chunks, with no events or encoder state in between."""
-        if not isinstance(head, dict):
+        bytes object (head and body joined) in one Data, with no events or encoder state in
+        between. The head is encoded afresh every time: scripts may change a constant
+        Message's head between requests."""
+        if head is None:
+            status = 200
+        elif isinstance(head, dict):
+            status = _status_of(head)
+        else:
             head = None
-        status = _status_of(head)
+            status = 200
         if status < 200:
             for evt in output_events(Message(head, body)):
                 self.on_response(r, evt)
             return
         r.status = status
+        final = r.final
         if r.bodiless or status == 204 or status == 304:
-            self._write([response_head(head, NO_BODY, r.final, r.bodiless)])
+            chunks = [encode_response_head(head, status, NO_BODY, final, r.bodiless)]
         elif size:
-            self._write([response_head(head, size, r.final), *body.chunks])
+            out = encode_response_head(head, status, size, final)
+            body_chunks = body.chunks
+            if len(body_chunks) == 1:
+                chunks = [out + body_chunks[0]] if size <= _JOIN_LIMIT else [out, body_chunks[0]]
+            elif size <= _JOIN_LIMIT:
+                chunks = [b"".join([out, *body_chunks])]
+            else:
+                chunks = [out, *body_chunks]
         else:
-            self._write([response_head(head, 0, r.final)])
-        self._complete(r, r.final)
+            chunks = [encode_response_head(head, status, 0, final)]
+        if not self.closed:
+            d = _new(Data)
+            d.chunks = chunks
+            d.size = len(chunks[0]) if len(chunks) == 1 else sum(map(len, chunks))
+            self.next.process(d)
+        self._complete(r, final)
 
     def dump(self) -> str:
         return self.NAME

@@ -19,7 +19,9 @@ or it returns undefined) and borrows a ``MuxSession`` from the key's ``SessionCl
   at once: the next message opens a new one.
 
 Sub-pipeline flow control: a session serves many downstream connections, so it gets no
-``FlowControl`` of theirs (a slow client must not pause everybody's upstream).
+``FlowControl`` of theirs (a slow client must not pause everybody's upstream). A session kind
+may give its sub-pipeline a flow of its own (``session_flow()``): muxHTTP's follows the client
+whose response is being read (filters/mux_http.py).
 """
 from __future__ import annotations
 
@@ -96,6 +98,10 @@ class MuxSession:
 
     def on_output(self, evt: Any) -> None:
         """The sub-pipeline's output (mux/merge: discarded)."""
+
+    def session_flow(self) -> Any:
+        """The FlowControl the sub-pipeline runs with (None: no back-pressure)."""
+        return None
 
     def on_upstream_end(self, error: str) -> None:
         """The sub-pipeline ended its output: fail whatever still waits on it."""
@@ -337,7 +343,7 @@ class MuxBase(JointFilter):
         s = self.new_session()
         n = self.smap.add(cluster, s)
         ctx = self.pipeline.context.clone()
-        s.pipeline = self.sub_layouts[0].instantiate(ctx, s, (self.key, n), None)
+        s.pipeline = self.sub_layouts[0].instantiate(ctx, s, (self.key, n), s.session_flow())
         return s
 
     def new_session(self) -> MuxSession:

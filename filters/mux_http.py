@@ -17,6 +17,12 @@ responses matched first-in first-out (pipelining).
   connection must close). The session is dropped; the next request opens a new one.
 - A filter instance borrows its session while it has requests in flight (or a tunnel), so an
   idle keep-alive client does not keep an upstream connection from its ``maxIdle``.
+- Back-pressure from the client: the session's sub-pipeline runs with a ``FlowControl`` of its
+  own whose output follows the client of the response being read — when that client's
+  connection stops taking bytes, ``connect`` stops reading the upstream until it drains (as
+  Pipy pauses the input that is producing the output). HTTP/1 responses on one connection are
+  serial, so no other sharer could be served meanwhile anyway. Without this a slow reader of
+  a big response made the worker hold the whole body (test_proxy_e2e's slow-reader test).
 - ``version: 2`` is not supported yet (HTTP/2 is a later issue): refused at configure time; a
   version function answering 2 is logged and served with HTTP/1.
 """
@@ -28,7 +34,7 @@ from typing import Any
 from pipyd import log
 from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.js.values import JSObject, type_error, undefined
-from pipyd.pipeline import FAILED
+from pipyd.pipeline import FAILED, FlowControl
 from pipyd.registry import register
 from pipyd.units import parse_size
 
@@ -46,10 +52,11 @@ def _header(head: Any, name: str) -> str:
 class Exchange:
     """One request in flight on a session, and where its response goes."""
 
-    __slots__ = ("owner", "tunnel_ok", "started", "interim", "done")
+    __slots__ = ("owner", "tunnel_ok", "started", "interim", "done", "session")
 
     def __init__(self, owner: "MuxHTTP", tunnel_ok: bool) -> None:
         self.owner: MuxHTTP | None = owner
+        self.session: HTTPSession | None = None
         self.tunnel_ok = tunnel_ok  # CONNECT or Upgrade: a 101-299 answer makes a tunnel
         self.started = False
         self.interim = 0  # status of the 1xx being relayed (or swallowed, for 100)
@@ -64,16 +71,45 @@ class Exchange:
 class HTTPSession(MuxSession):
     """A pipelined HTTP/1 client connection through the session sub-pipeline."""
 
-    __slots__ = ("decoder", "queue", "tunnel")
+    __slots__ = ("decoder", "queue", "tunnel", "flow", "followed", "follow_fn")
 
     def __init__(self) -> None:
         super().__init__()
         self.decoder = ResponseDecoder(self)
         self.queue: deque[Exchange] = deque()
         self.tunnel: Exchange | None = None
+        self.flow = FlowControl()
+        self.followed: Any = None  # the FlowControl of the client being answered
+        self.follow_fn = self.flow.output_congested
+
+    def session_flow(self) -> FlowControl:
+        return self.flow
+
+    # -- back-pressure: follow the client whose response is streaming --
+
+    def follow(self, ex: Exchange) -> None:
+        self.unfollow()
+        o = ex.owner
+        flow = o.pipeline.flow if o is not None else None
+        if flow is not None:
+            self.followed = flow
+            flow.watch_output(self.follow_fn)  # calls it at once if already congested
+
+    def unfollow(self) -> None:
+        flow = self.followed
+        if flow is not None:
+            self.followed = None
+            flow.unwatch_output(self.follow_fn)
+            self.flow.output_congested(False)
+
+    def forget(self, ex: Exchange) -> None:
+        """``ex``'s client has gone: its response is read and dropped, at full speed."""
+        if self.followed is not None and (self.tunnel is ex or (self.queue and self.queue[0] is ex)):
+            self.unfollow()
 
     def send(self, ex: Exchange, head: Any, body: list[bytes], size: int) -> None:
         method = head.get("method") if isinstance(head, dict) else None
+        ex.session = self
         self.queue.append(ex)
         self.decoder.expect(method == "HEAD", ex.tunnel_ok)
         self.messages += 1
@@ -100,6 +136,7 @@ class HTTPSession(MuxSession):
         ex.started = True
         if status == 101 or (ex.tunnel_ok and status < 300):
             ex.interim = -1  # the tunnel opens with this message's end
+        self.follow(ex)
         ex.emit(MessageStart(head))
 
     def on_body(self, b: bytes) -> None:
@@ -117,6 +154,8 @@ class HTTPSession(MuxSession):
             return
         self.queue.popleft()
         ex.done = True
+        if ex.interim != -1:
+            self.unfollow()  # a tunnel keeps following its client
         ex.emit(MessageEnd(tail))
         if ex.interim == -1:
             self._open_tunnel(ex)
@@ -129,6 +168,7 @@ class HTTPSession(MuxSession):
 
     def on_error(self, status: int, reason: str) -> None:
         """A malformed response: this connection cannot be trusted any more."""
+        self.unfollow()
         if self.queue:
             ex = self.queue.popleft()
             if ex.started:  # cut off: its client connection cannot be kept
@@ -151,6 +191,7 @@ class HTTPSession(MuxSession):
     # -- the upstream's end --
 
     def on_upstream_end(self, error: str) -> None:
+        self.unfollow()
         if self.tunnel is not None:
             self.tunnel.emit(StreamEnd(error))
             return
@@ -165,6 +206,7 @@ class HTTPSession(MuxSession):
         self._fail_queue(error)
 
     def close_with(self, error: str) -> None:
+        self.unfollow()
         p = self.pipeline
         self.drop()
         self._fail_queue(error)
@@ -220,6 +262,8 @@ class MuxHTTP(MuxBase):
 
     def reset(self) -> None:
         for ex in getattr(self, "exchanges", ()):
+            if ex.session is not None and not ex.done:
+                ex.session.forget(ex)
             ex.owner = None
         if getattr(self, "tunneling", False) and self.session is not None:
             s = self.session

@@ -49,7 +49,9 @@ class Parser:
         self.parens: set[N.Node] = set()  # expressions written inside ( )
         self.cover_inits: list[Token] = []  # `{a = 1}` waiting to become a pattern
         self.in_function = False
-        self.labels: list[tuple[str, bool]] = []  # (name, labels a loop)
+        self.labels: list[list] = []  # [name, labels a loop]
+        # the labels directly enclosing a label that would start at the given token
+        self.label_chain: tuple[list[list], Token] | None = None
         self.loops = 0  # enclosing iteration statements (continue targets)
         self.breakables = 0  # enclosing loops and switches (break targets)
 
@@ -705,9 +707,22 @@ class Parser:
         name = label.name
         if any(entry[0] == name for entry in self.labels):
             raise self.error(f"Label '{name}' has already been declared", label)
-        self.labels.append((name, self.tok.type in _LOOP_WORDS))
-        body = self._sub_statement()
-        self.labels.pop()
+        # A label labels a loop when its statement is one, possibly through more labels
+        # (`l1: l2: for …` — §14.13.1 LabelledEvaluation passes the label set down): an entry
+        # of a label chain is a mutable list that the innermost label completes.
+        entry = [name, self.tok.type in _LOOP_WORDS]
+        outer = self.label_chain
+        chain = (outer[0] if outer is not None and outer[1] is start else []) + [entry]
+        self.label_chain = (chain, self.tok)  # valid only for a label starting at this token
+        if entry[1]:
+            for e in chain:
+                e[1] = True
+        self.labels.append(entry)
+        try:
+            body = self._sub_statement()
+        finally:
+            self.labels.pop()
+            self.label_chain = None
         return self.fin(N.LabeledStatement(label, body), start)
 
     def block(self) -> N.Node:

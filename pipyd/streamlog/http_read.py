@@ -18,7 +18,7 @@ import base64
 import json
 from typing import Any
 
-from .http_api import ApiError, Request, Response, SSEResponse, json_response, stream_key_of
+from .http_api import Request, Response, SSEResponse, json_response, stream_key_of
 from .http_write import is_json_type
 from .sse import SSEConsumer
 from .store import (MAX_PAGE_EVENTS, RESERVED_ACCOUNT, BadRequest, Event, NotFound, Selector)
@@ -163,4 +163,3 @@ def _sse(api: Any, req: Request, url: Any, key: str, length: int) -> Response | 
     return SSEResponse(headers, make)
 
 
-_ = ApiError  # re-exported for symmetry with http_write

@@ -199,10 +199,11 @@ class SQLiteStore(StreamStore):
         self._data_version = self._version()
         grown = [st for st in staged.values() if st.length > st.base]
         self._states.update(staged)
+        # Notices first, then acknowledgements: whoever subscribes after its append returned
+        # never hears about that older commit.
+        self._publish([StreamNotice(st.key, st.length, st.length - 1, st.last_type, st.last_ts)
+                       for st in grown])
         self._settle(group)
-        notices = [StreamNotice(st.key, st.length, st.length - 1, st.last_type, st.last_ts)
-                   for st in grown]
-        self._publish(notices)
         if foreign:     # commits of other processes since our last look: tell our subscribers
             self._notify_foreign({st.key for st in grown})
 

@@ -41,7 +41,7 @@ import asyncio
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 # §2 and §5 limits; a backend must enforce the same numbers so the API answers alike.

@@ -74,6 +74,7 @@ class SSEClient:
         self.text = ""
         self.status = 0
         self.headers: dict[str, str] = {}
+        self.ended = False  # the last chunk arrived: the server ended the response
         self._read_head()
 
     def _recv(self) -> bool:
@@ -115,7 +116,7 @@ class SSEClient:
         while True:
             self._dechunk()
             got = self.parsed()
-            if len(got) >= count or time.monotonic() > deadline:
+            if len(got) >= count or self.ended or time.monotonic() > deadline:
                 return got
             try:
                 self._recv()
