@@ -88,20 +88,23 @@ def _status_of(head: Any) -> int:
         return 200
 
 
-_PLAIN: dict[tuple[int, bool], bytes] = {}  # (content-length, final) -> head of a None head
+# content-length -> the head of a Message without a head (``new Message('body')``), one table
+# per connection disposition; bounded, since lengths are as many as bodies.
+PLAIN_HEADS_KEEP_ALIVE: dict[int, bytes] = {}
+PLAIN_HEADS_CLOSE: dict[int, bytes] = {}
 
 
 def plain_response_head(length: int, final: bool) -> bytes:
-    """``response_head(None, length, final)`` for ``length >= 0``: the head of a Message
-    without a head (``new Message('body')``). Nothing in it comes from a script, so it is
-    cached by length (bounded) and needs no CR/LF check."""
-    key = (length, final)
-    b = _PLAIN.get(key)
+    """``response_head(None, length, final)`` for ``length >= 0``. Nothing in it comes from a
+    script, so it needs no CR/LF check and is cached (callers may look in the two tables
+    first and call this on a miss)."""
+    table = PLAIN_HEADS_CLOSE if final else PLAIN_HEADS_KEEP_ALIVE
+    b = table.get(length)
     if b is None:
         b = (f"HTTP/1.1 200 OK\r\ncontent-length: {length}\r\n"
              f"{_CLOSE if final else _KA}").encode("ascii")
-        if len(_PLAIN) < 4096:
-            _PLAIN[key] = b
+        if len(table) < 4096:
+            table[length] = b
     return b
 
 

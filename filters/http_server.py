@@ -26,7 +26,8 @@ from pipyd.registry import register
 
 from .http import buffer_size_option, options_arg
 from .http_codec import DEFAULT_MAX_BODY_SIZE, NO_BODY, MessageEncoder, RequestDecoder
-from .http_encode import REASONS, _status_of, encode_response_head
+from .http_encode import (PLAIN_HEADS_CLOSE, PLAIN_HEADS_KEEP_ALIVE, REASONS, _status_of,
+                          encode_response_head, plain_response_head)
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _JOIN_LIMIT = 16384  # a whole response up to this size is written as one joined bytes object
@@ -371,40 +372,47 @@ class ServeHTTP(_HTTPServer):
     def _write_whole(self, r: _Request, head: Any, body: Any, size: int) -> None:
         """Hot path (hello benchmark): a whole small response at the head of the line is one
         bytes object (head and body joined) in one Data, with no events or encoder state in
-        between. The head is encoded afresh every time: scripts may change a constant
-        Message's head between requests."""
-        if head is None:
-            status = 200
-        elif isinstance(head, dict):
-            status = _status_of(head)
-        else:
-            head = None
-            status = 200
-        if status < 200:
-            for evt in output_events(Message(head, body)):
-                self.on_response(r, evt)
-            return
-        r.status = status
+        between. A head object is encoded afresh every time (scripts may change a constant
+        Message's head between requests); only the head of a head-less Message is cached."""
         final = r.final
-        if r.bodiless or status == 204 or status == 304:
-            chunks = [encode_response_head(head, status, NO_BODY, final, r.bodiless)]
-        elif size:
-            out = encode_response_head(head, status, size, final)
-            body_chunks = body.chunks
-            if len(body_chunks) == 1:
-                chunks = [out + body_chunks[0]] if size <= _JOIN_LIMIT else [out, body_chunks[0]]
-            elif size <= _JOIN_LIMIT:
-                chunks = [b"".join([out, *body_chunks])]
+        if head is None and not r.bodiless:  # new Message(body): a 200 with a cached head
+            r.status = 200
+            out = (PLAIN_HEADS_CLOSE if final else PLAIN_HEADS_KEEP_ALIVE).get(size) \
+                or plain_response_head(size, final)
+            if not size:
+                chunks = [out]
+            elif len(body.chunks) == 1 and size <= _JOIN_LIMIT:
+                chunks = [out + body.chunks[0]]
             else:
-                chunks = [out, *body_chunks]
+                chunks = self._joined(out, body.chunks, size)
         else:
-            chunks = [encode_response_head(head, status, 0, final)]
+            if not isinstance(head, dict):
+                head = None
+            status = _status_of(head)
+            if status < 200:
+                for evt in output_events(Message(head, body)):
+                    self.on_response(r, evt)
+                return
+            r.status = status
+            if r.bodiless or status == 204 or status == 304:
+                chunks = [encode_response_head(head, status, NO_BODY, final, r.bodiless)]
+            elif size:
+                chunks = self._joined(encode_response_head(head, status, size, final), body.chunks, size)
+            else:
+                chunks = [encode_response_head(head, status, 0, final)]
         if not self.closed:
             d = _new(Data)
             d.chunks = chunks
             d.size = len(chunks[0]) if len(chunks) == 1 else sum(map(len, chunks))
             self.next.process(d)
         self._complete(r, final)
+
+    @staticmethod
+    def _joined(head: bytes, body_chunks: list[bytes], size: int) -> list[bytes]:
+        """One write for a small response (one bytes object); a large one is not copied."""
+        if size <= _JOIN_LIMIT:
+            return [b"".join([head, *body_chunks])]
+        return [head, *body_chunks]
 
     def dump(self) -> str:
         return self.NAME

@@ -36,6 +36,7 @@ SOL_IP = 0
 SO_ORIGINAL_DST = 80  # linux/netfilter_ipv4.h: the pre-REDIRECT destination (transparent)
 IP_TRANSPARENT = 19  # linux/in.h
 BACKLOG = 1024
+_new = object.__new__
 
 
 # -- listen() arguments -------------------------------------------------------------------------
@@ -370,7 +371,7 @@ class InboundConnection(asyncio.Protocol):
 
     __slots__ = ("listener", "transport", "pipeline", "flow", "inbound", "input_ended",
                  "output_ended", "last_read", "last_write", "write_mark", "timer", "options",
-                 "__weakref__")
+                 "clock", "write_bytes", "__weakref__")
 
     def __init__(self, listener: TCPListener) -> None:
         self.listener = listener
@@ -384,6 +385,8 @@ class InboundConnection(asyncio.Protocol):
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        self.write_bytes = transport.write  # bound once: the hot path writes once per response
+        self.clock = listener_loop_time = self.listener.loop.time
         self.flow = TransportFlow(transport)
         transport.set_write_buffer_limits(WRITE_HIGH_WATER, WRITE_LOW_WATER)
         listener = self.listener
@@ -392,7 +395,7 @@ class InboundConnection(asyncio.Protocol):
             sock = transport.get_extra_info("socket")
             inbound._dest = original_destination(sock) if sock is not None else None
         listener._opened(self)
-        now = listener.loop.time()
+        now = listener_loop_time()
         self.last_read = self.last_write = self.write_mark = now
         self._arm(now)
         try:
@@ -403,9 +406,12 @@ class InboundConnection(asyncio.Protocol):
             self.abort()
 
     def data_received(self, data: bytes) -> None:
-        self.last_read = self.listener.loop.time()
+        self.last_read = self.clock()
+        d = _new(Data)  # Data.from_bytes inlined; asyncio never delivers empty data
+        d.chunks = [data]
+        d.size = len(data)
         try:
-            self.pipeline.input(Data.from_bytes(data))
+            self.pipeline.input(d)
         except Exception as e:  # a bug below us must not take the worker down
             self._internal_error(e)
 
@@ -446,12 +452,12 @@ class InboundConnection(asyncio.Protocol):
                 return
             chunks = event.chunks
             if len(chunks) == 1:
-                self.transport.write(chunks[0])
+                self.write_bytes(chunks[0])
             elif chunks:
                 self.transport.writelines(chunks)
             else:
                 return
-            self.last_write = self.listener.loop.time()
+            self.last_write = self.clock()
         elif t is StreamEnd:
             if not self.output_ended:
                 self.output_ended = True

@@ -68,13 +68,12 @@ class File(HostObject):
 
     @classmethod
     def from_(cls, path: Any = undefined) -> "File | None":
-        try:
-            return cls(path)
-        except Exception as e:  # noqa: BLE001  only "not found" is a null; bad arguments throw
-            if type(path) is not str:
-                raise
-            del e
-            return None
+        if type(path) is not str:
+            raise type_error("http.File.from: expected a path")
+        f = cls.__new__(cls)
+        if f._load(path) or f._load(path.rstrip("/") + "/index.html"):
+            return f
+        return None
 
     def toMessage(self, accept_encoding: Any = undefined) -> Message:  # noqa: N802 (Pipy's name)
         accept = accept_encoding.lower() if type(accept_encoding) is str else ""

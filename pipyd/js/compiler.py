@@ -269,9 +269,17 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         value = load(fid)
         if not arrow:
             value = hcall("mkfn", value)
-            if node.type == "FunctionExpression" and node.id is not None:
+            if node.type == "FunctionExpression" and node.id is not None and _refers_to(node.body, node.id.name):
+                # Each evaluation makes a new function whose own name is bound to itself: a
+                # factory call gives every instance its own cell (§15.2.5).
                 holder = fn.scopes[0][node.id.name].pyname
-                return ast.NamedExpr(store(holder), value)
+                self.out.pop()
+                mk = self.fresh("mk")
+                no_args = ast.arguments([], [], None, [], [], None, [])
+                factory = ast.FunctionDef(mk, no_args, [fdef, assign(holder, value), ast.Return(load(holder))],
+                                          [], None, None)
+                self.emit(factory, node)
+                return ast.Call(load(mk), [], [])
         return value
 
     def parameters(self, node: N.Node, arrow: bool) -> tuple[ast.arguments, int]:
@@ -323,6 +331,11 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         if args.vararg is None:
             args.vararg = ast.arg(E + "_")
         return args, length
+
+
+def _refers_to(body: N.Node, name: str) -> bool:
+    """Whether an identifier ``name`` occurs in ``body`` (conservatively: any occurrence)."""
+    return any(n.type == "Identifier" and n.name == name for n in N.walk(body))
 
 
 def compile_program(program: N.Program, filename: str) -> tuple[Any, list[str]]:

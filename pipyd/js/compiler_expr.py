@@ -168,17 +168,30 @@ class ExprMixin:
             if prop.type == "SpreadElement":
                 steps.append(_call("spread_into", ast.Name(obj, ast.Load()), self.expr(prop.argument)))
                 continue
-            if prop.kind in ("get", "set"):
-                raise self.error(prop, "getters and setters in object literals are not supported")
             key = self.prop_key(prop)
             name = key.value if isinstance(key, ast.Constant) else ""
+            if prop.kind in ("get", "set"):
+                # an accessor property (§13.2.5.5 MethodDefinitionEvaluation): the object is an
+                # AccessorObject from its start, and every later property a define step
+                fn = self.named(prop.value, f"{prop.kind} {name}" if name else prop.kind)
+                if not steps:
+                    steps.append(ast.Constant(None))  # marks the object as an AccessorObject
+                steps.append(_call("define_property", ast.Name(obj, ast.Load()), key, fn,
+                                   ast.Constant(1 if prop.kind == "get" else 2)))
+                continue
             value = self.named(prop.value, name) if prop.value.type in _FUNCTIONS else self.expr(prop.value)
             if steps:
                 steps.append(_call("set", ast.Name(obj, ast.Load()), key, value))
             else:
                 keys.append(key)
                 values.append(value)
-        first = ast.Call(_h("JSObject"), [ast.Dict(keys, values)] if keys else [], [])
+        accessors = bool(steps) and isinstance(steps[0], ast.Constant)
+        if accessors:
+            steps.pop(0)
+            steps = [_call("define_property", *c.args[:3], ast.Constant(0))
+                     if isinstance(c, ast.Call) and c.func.id == E + "set" else c for c in steps]
+        cls = _h("AccessorObject") if accessors else _h("JSObject")
+        first = ast.Call(cls, [ast.Dict(keys, values)] if keys else [], [])
         if not steps:
             return first
         return _seq_last([ast.NamedExpr(ast.Name(obj, ast.Store()), first), *steps,

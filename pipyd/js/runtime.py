@@ -58,6 +58,64 @@ class Accessor:
         self.setter = setter
 
 
+class AccessorObject(JSObject):
+    """A plain object literal with getters or setters (``{get x() {…}}``), §10.1.8 [[Get]].
+
+    An accessor property is an ordinary dict entry whose value is a ``PropertyAccessor``, so
+    key order, ``in``, ``delete`` and enumeration work as for data properties. The subclass keeps
+    plain ``JSObject`` fast: the compiled inline read and ``get``/``set`` test ``type(o) is
+    JSObject`` and send every other object down the slower paths, which resolve accessors here.
+    Builtins reading dict values directly (not through ``runtime.get``) see the PropertyAccessor.
+    """
+
+    __slots__ = ()
+
+
+class PropertyAccessor:
+    """The getter and/or setter (JS functions, or None) of one accessor property."""
+
+    __slots__ = ("get", "set")
+
+    def __init__(self, get: Any = None, set: Any = None) -> None:  # noqa: A002 (JS names)
+        self.get = get
+        self.set = set
+
+
+def define_property(obj: AccessorObject, key: str, value: Any, kind: int) -> None:
+    """An object literal's property definition: 0 data, 1 getter, 2 setter (§13.2.5.5)."""
+    if kind == 0:
+        dict.__setitem__(obj, key, value)
+        return
+    acc = dict.get(obj, key)
+    if type(acc) is not PropertyAccessor:
+        acc = PropertyAccessor()
+        dict.pop(obj, key, None)  # a redefinition moves nothing: JS keeps the first position
+        dict.__setitem__(obj, key, acc)
+    if kind == 1:
+        acc.get = value
+    else:
+        acc.set = value
+
+
+def _accessor_get(obj: AccessorObject, key: str) -> Any:
+    v = dict.get(obj, key, _M)
+    if v is _M:
+        m = OBJECT_PROTO.get(key)
+        return functools.partial(m, obj) if m is not None else undefined
+    if type(v) is PropertyAccessor:
+        return undefined if v.get is None else call_this(v.get, obj)
+    return v
+
+
+def _accessor_set(obj: AccessorObject, key: str, value: Any) -> None:
+    v = dict.get(obj, key)
+    if type(v) is PropertyAccessor:
+        if v.set is not None:  # no setter: the write is ignored (sloppy mode, §10.1.9.2)
+            call_this(v.set, obj, value)
+        return
+    dict.__setitem__(obj, key, value)
+
+
 def _describe(v: Any) -> str:
     if v is undefined:
         return "undefined"
@@ -310,7 +368,8 @@ GM: dict[type, dict[str, Callable[..., Any]]] = _InvokerTables()
 
 # Helpers compiled code refers to as ``ǂname`` beyond engine._HELPER_NAMES (compiler registers them).
 COMPILED_HELPERS: dict[str, Any] = {ESCAPE + name: v for name, v in (
-    ("GT", GT), ("GM", GM), ("bool", bool), ("str", str), ("int", int), ("to_string", to_string))}
+    ("GT", GT), ("GM", GM), ("bool", bool), ("str", str), ("int", int),
+    ("AccessorObject", AccessorObject), ("define_property", define_property), ("to_string", to_string))}
 
 
 def _array_get(arr: JSArray, key: Any) -> Any:
@@ -354,9 +413,11 @@ def _get_slow(obj: Any, key: Any) -> Any:
         raise type_error(f"Cannot read properties of {_describe(obj)} (reading '{to_string(key)}')")
     if type(key) is not str:
         key = to_object_key(key)
+    t = type(obj)
+    if t is AccessorObject:
+        return _accessor_get(obj, key)
     if key.startswith("__"):
         return undefined
-    t = type(obj)
     if t is BuiltinClass:
         return obj.get(key)
     g = getattr(t, "js_get_member", None)  # builtins' own kinds (classes.py, regexp matches)
@@ -515,9 +576,12 @@ def _set_slow(obj: Any, key: Any, value: Any) -> Any:
         raise type_error(f"Cannot set properties of {_describe(obj)} (setting '{to_string(key)}')")
     if type(key) is not str:
         key = to_object_key(key)
+    t = type(obj)
+    if t is AccessorObject:
+        _accessor_set(obj, key, value)
+        return value
     if key.startswith("__"):
         raise type_error(f"Cannot set property '{key}'")
-    t = type(obj)
     if t is BuiltinClass:
         return obj.set(key, value)
     if isinstance(obj, HostObject):
