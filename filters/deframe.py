@@ -40,7 +40,7 @@ class Deframe(Filter):
 
     @classmethod
     def configure(cls, config: Any, states: Any = undefined, *rest: Any) -> "Deframe":
-        if not isinstance(states, dict) or not states:
+        if not isinstance(states, dict) or len(states) == 0:
             raise type_error("deframe: argument #1 expects an object of states")
         names = own_keys(states)
         f = cls.__new__(cls)

@@ -36,6 +36,30 @@ _HEAD_TEMPLATE = {"protocol": None, "headers": None, "method": None, "scheme": u
                   "authority": undefined, "path": None}
 
 
+def _only_http11_keeps_alive_by_default() -> bool:
+    """Whether llhttp's keep-alive answer identifies HTTP/1.1: true when, of every version it
+    accepts, only 1.1 is persistent without a ``Connection`` header (RFC 9112 §9.3; llhttp
+    treats 0.9, 1.0 and 2.0 as "1.0-like"). Then a persistent request without that header
+    is HTTP/1.1 and ``get_http_version()`` (a string format per call) can be skipped.
+    Checked once against the installed llhttp rather than assumed."""
+    class _Probe:
+        __slots__ = ()
+
+    for major in range(10):
+        for minor in range(10):
+            p = HttpRequestParser(_Probe())
+            try:
+                p.feed_data(b"GET / HTTP/%d.%d\r\nHost: x\r\n\r\n" % (major, minor))
+            except HttpParserError:
+                continue  # a version llhttp rejects
+            if p.should_keep_alive() != (major == 1 and minor == 1):
+                return False
+    return True
+
+
+_KEEP_ALIVE_MEANS_11 = _only_http11_keeps_alive_by_default()
+
+
 class ProtocolError(Exception):
     """The peer broke HTTP/1: carries the status to answer with (400, 431, 505, 502…)."""
 
@@ -144,14 +168,18 @@ class RequestDecoder:
 
     def _on_headers_complete(self) -> None:
         p = self._parser
-        proto = _PROTOCOLS.get(p.get_http_version())
-        if proto is None:
-            raise ProtocolError(505, "HTTP Version Not Supported")
+        h = self._headers
+        keep_alive = p.should_keep_alive()
+        if keep_alive and _KEEP_ALIVE_MEANS_11 and "connection" not in h:
+            proto = "HTTP/1.1"
+        else:
+            proto = _PROTOCOLS.get(p.get_http_version())
+            if proto is None:
+                raise ProtocolError(505, "HTTP Version Not Supported")
         m = p.get_method()
         method = _METHODS.get(m)
         if method is None:
             method = _METHODS[m] = m.decode("latin-1")
-        h = self._headers
         if "transfer-encoding" in h:
             te = h["transfer-encoding"]
             if te.rpartition(",")[2].strip(" \t").lower() != "chunked":
@@ -160,7 +188,7 @@ class RequestDecoder:
                 raise ProtocolError(400, "Bad Request")
         self._in_head = False
         self.protocol = proto
-        self.keep_alive = p.should_keep_alive()
+        self.keep_alive = keep_alive
         if p.should_upgrade():
             if method != "CONNECT":
                 u = h.get("upgrade")

@@ -41,6 +41,12 @@ def _wire_host() -> None:
     LoadBalancer.default_borrower = current_inbound
 
 
+def _wire_codebase(root: str) -> None:
+    """http.File paths are relative to the codebase root (reference §0.7)."""
+    from pipyd.api import http_file
+    http_file.File.root = root
+
+
 def settle_heap() -> None:
     """Move everything loaded so far out of the collector's sight.
 
@@ -94,6 +100,7 @@ class Worker:
         import pipyd.filters  # noqa: F401  every filter family registers itself
         Configuration.refresh_members()
         _wire_host()
+        _wire_codebase(self.root)
         try:
             if self.eval_source is not None:
                 self._evaluate(self._new_module("/<eval>", "<eval>"), self.eval_source)

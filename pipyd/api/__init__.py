@@ -10,9 +10,11 @@ from typing import Any
 
 def host_globals() -> dict[str, Any]:
     from pipyd.api.algo import ALGO
+    from pipyd.api.namespaces import HOST_GLOBALS_7
     from pipyd.api.os_api import OS_API
     from pipyd.events import Data, Message, MessageEnd, MessageStart, StreamEnd
-    return {
+    from pipyd.streamlog.jsapi import StreamLogJS
+    g = {
         "algo": ALGO,
         "os": OS_API,
         "Data": Data,
@@ -20,4 +22,8 @@ def host_globals() -> dict[str, Any]:
         "MessageStart": MessageStart,
         "MessageEnd": MessageEnd,
         "StreamEnd": StreamEnd,
+        **HOST_GLOBALS_7,  # crypto, http, stats, logging, URL, URLSearchParams, Netmask, XML…
     }
+    # One per module: it finds the worker's serveStreamLog through the `pipy` the Worker adds.
+    g["streamlog"] = StreamLogJS(g)
+    return g

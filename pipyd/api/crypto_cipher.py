@@ -21,9 +21,15 @@ from pipyd.api.crypto_common import input_bytes, option
 from pipyd.events import Data
 from pipyd.js.values import HostObject, js_error, type_error, undefined
 
-_MODES = {"cbc": modes.CBC, "ecb": modes.ECB, "ctr": modes.CTR, "cfb": modes.CFB,
-          "ofb": modes.OFB, "gcm": modes.GCM, "cfb8": modes.CFB8}
-_BLOCK_CIPHERS = {"aes": algorithms.AES, "sm4": algorithms.SM4, "camellia": algorithms.Camellia}
+try:  # cryptography >= 47 keeps the legacy modes and Camellia under "decrepit"
+    from cryptography.hazmat.decrepit.ciphers import algorithms as _old_algorithms
+    from cryptography.hazmat.decrepit.ciphers import modes as _old_modes
+except ImportError:
+    _old_algorithms, _old_modes = algorithms, modes  # type: ignore[assignment]
+
+_MODES = {"cbc": modes.CBC, "ecb": modes.ECB, "ctr": modes.CTR, "gcm": modes.GCM,
+          "cfb": _old_modes.CFB, "ofb": _old_modes.OFB, "cfb8": _old_modes.CFB8}
+_BLOCK_CIPHERS = {"aes": algorithms.AES, "sm4": algorithms.SM4, "camellia": _old_algorithms.Camellia}
 
 
 def _parse(alg: Any) -> tuple[Any, str, int]:

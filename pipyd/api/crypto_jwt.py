@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pipyd.api.crypto_common import hash_algorithm, input_bytes
 from pipyd.api.crypto_keys import PrivateKey, PublicKey
 from pipyd.js.builtins.json import parse as json_parse
-from pipyd.js.values import HostObject, JSObject, JSThrow, type_error, undefined
+from pipyd.js.values import HostObject, JSThrow, type_error, undefined
 
 _CURVES = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1, "P-521": ec.SECP521R1,
            "secp256k1": ec.SECP256K1}

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pipyd.js.coerce import to_number, to_string
 from pipyd.js.numfmt import number_to_string
-from pipyd.js.values import HostObject, JSArray, type_error, undefined
+from pipyd.js.values import HostObject, type_error, undefined
 
 _REGISTRY: dict[str, "Metric"] = {}
 

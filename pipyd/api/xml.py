@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 from xml.parsers import expat
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from pipyd.events import Data
 from pipyd.js.coerce import to_integer, to_string
 from pipyd.js.values import HostObject, JSArray, JSObject, type_error, undefined
 
+_ATTR = {'"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
 _HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 
 
@@ -86,12 +87,12 @@ def _write(node: Node, space: int, level: int, out: list[str]) -> None:
     attrs = node.attributes
     if isinstance(attrs, dict):
         for k, v in attrs.items():
-            out.append(" " + k + "=" + quoteattr(to_string(v)))
+            out.append(" " + k + '="' + escape(to_string(v), _ATTR) + '"')
     kids = node.children if isinstance(node.children, list) else ()
     if len(kids) == 1 and type(kids[0]) is not Node:
         out.append(">" + escape(to_string(kids[0])) + "</" + node.name + ">" + nl)
         return
-    if not kids:
+    if len(kids) == 0:  # (a JSArray is always truthy)
         out.append("/>" + nl)
         return
     out.append(">" + nl)

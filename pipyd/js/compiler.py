@@ -119,6 +119,8 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         self.jumps: list[Any] = []
         self.fn_info: dict[str, tuple[str, int]] = {}
         self.chain: list[ast.expr] | None = None  # guards of the optional chain being compiled
+        self.callees: dict[tuple[int, int], str] = {}  # (line, col) of a direct call -> callee name
+        self.member_tables: dict[tuple[str, str], str] = {}  # (getters|invokers, name) -> global
 
     # -------------------------------------------------------------- small tools
 
@@ -131,6 +133,13 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
 
     def emit(self, stmt: ast.stmt, node: N.Node) -> None:
         self.out.append(locate(stmt, node))
+
+    def member_table(self, kind: str, key: str) -> ast.expr:
+        """The module-level name of runtime.getters(key) / invokers(key) (see runtime.py)."""
+        name = self.member_tables.get((kind, key))
+        if name is None:
+            name = self.member_tables[(kind, key)] = self.fresh(kind[0])
+        return load(name)
 
     # -------------------------------------------------------------- bindings
 
@@ -194,6 +203,8 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         if self.fn.uses_jump:
             out.insert(0, assign(E + "jump", const(0)))
         out.insert(0, assign(RESULT, H("u")))
+        for (kind, key), pyname in self.member_tables.items():  # bound once, at module start
+            out.insert(0, assign(pyname, hcall(kind, const(key))))
         mod = ast.Module(out, [])
         _default_positions(mod)
         return mod
@@ -344,20 +355,24 @@ def compile_program(program: N.Program, filename: str) -> tuple[Any, list[str]]:
     c = Compiler(filename)
     mod = c.compile_program(program)
     code = compile(mod, filename, "exec", dont_inherit=True)
-    code = _name_functions(code, c.fn_info)
+    code = _name_functions(code, c.fn_info, c.callees)
     return code, c.top_level_names()
 
 
-def _name_functions(code: Any, info: dict[str, tuple[str, int]]) -> Any:
-    """Rename generated defs (``ǂf3``) to their JS names and register name/length per code."""
-    consts = tuple(_name_functions(k, info) if hasattr(k, "co_code") else k for k in code.co_consts)
+def _name_functions(code: Any, info: dict[str, tuple[str, int]], callees: dict) -> Any:
+    """Rename generated defs (``ǂf3``) to their JS names and register name/length per code,
+    and the module's direct call sites (runtime.CALL_SITES, for "f is not a function")."""
+    consts = tuple(_name_functions(k, info, callees) if hasattr(k, "co_code") else k for k in code.co_consts)
     meta = info.get(code.co_name)
     if meta is not None:
         js_name = meta[0] or "(anonymous)"
         code = code.replace(co_consts=consts, co_name=js_name, co_qualname=js_name)
         runtime.FN_INFO[code] = meta
-        return code
-    return code.replace(co_consts=consts)
+    else:
+        code = code.replace(co_consts=consts)
+    if callees:
+        runtime.CALL_SITES[code] = callees
+    return code
 
 
 def _register_helpers() -> None:
@@ -366,5 +381,5 @@ def _register_helpers() -> None:
     engine.HELPERS is built from a fixed name list; the member tables and fast-path helpers are
     added here once (engine imports this module, so this runs lazily at the first compile)."""
     from pipyd.js import engine
-    if E + "GT" not in engine.HELPERS:
+    if E + "getters" not in engine.HELPERS:
         engine.HELPERS.update(runtime.COMPILED_HELPERS)

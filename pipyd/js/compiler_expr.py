@@ -399,8 +399,8 @@ class ExprMixin:
     def x_MemberExpression(self, node: N.Node) -> ast.expr:
         obj, key = self.member_parts(node)
         if _is_name_key(key):
-            # Inline the plain-object hit; anything else goes through the per-type getter table
-            # (runtime.GT): `t[k] if (c := type(t := o)) is JSObject and k in t else GT[c][k](t)`
+            # Inline the plain-object hit; anything else goes through the name's getter table
+            # (runtime.getters): `t[k] if (c := type(t := o)) is JSObject and k in t else G[c](t)`
             t, c = self.fresh(), self.fresh()
             test = ast.BoolOp(ast.And(), [
                 ast.Compare(ast.NamedExpr(ast.Name(c, ast.Store()),
@@ -408,8 +408,7 @@ class ExprMixin:
                             [ast.Is()], [_h("JSObject")]),
                 ast.Compare(key, [ast.In()], [ast.Name(t, ast.Load())])])
             hit = ast.Subscript(ast.Name(t, ast.Load()), ast.Constant(key.value), ast.Load())
-            table = ast.Subscript(ast.Subscript(_h("GT"), ast.Name(c, ast.Load()), ast.Load()),
-                                  ast.Constant(key.value), ast.Load())
+            table = ast.Subscript(self.member_table("getters", key.value), ast.Name(c, ast.Load()), ast.Load())
             return ast.IfExp(test, hit, ast.Call(table, [ast.Name(t, ast.Load())], []))
         return _call("get", obj, key)
 
@@ -449,10 +448,10 @@ class ExprMixin:
                 self.chain.append(self.nullish(ast.NamedExpr(ast.Name(f, ast.Store()), fetch)))
                 return _call("call_this", ast.Name(f, ast.Load()), ast.Name(o, ast.Load()), *arg_list)
             if _is_name_key(key):
-                # the per-type invoker table (runtime.GM): `GM[type(t := o)][k](t, *args)`
+                # the name's invoker table (runtime.invokers): `M[type(t := o)](t, *args)`
                 t = self.fresh()
-                table = ast.Subscript(ast.Subscript(_h("GM"), ast.Call(_h("type"), [
-                    ast.NamedExpr(ast.Name(t, ast.Store()), obj)], []), ast.Load()), key, ast.Load())
+                table = ast.Subscript(self.member_table("invokers", key.value), ast.Call(_h("type"), [
+                    ast.NamedExpr(ast.Name(t, ast.Store()), obj)], []), ast.Load())
                 return ast.Call(table, [ast.Name(t, ast.Load()), *arg_list], [])
             return _call("call_method", obj, key, *arg_list)
         f = self.expr(callee)
@@ -462,6 +461,8 @@ class ExprMixin:
             self.chain.append(guard)
             f = self._last_temp(guard)
         if callee.type in _FUNCTIONS or callee.type == "Identifier":
+            if callee.type == "Identifier":  # names the callee if Python finds it not callable
+                self.callees[(max(callee.line, 1), callee.col)] = callee.name
             return ast.Call(f, arg_list, [])  # a direct Python call: the hot path
         return _call("call", f, *arg_list)
 

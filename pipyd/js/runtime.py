@@ -9,6 +9,7 @@ Operators and calls are in runtime_ops.py, re-exported here too.
 from __future__ import annotations
 
 import functools
+import itertools
 import keyword
 import operator
 import types
@@ -183,13 +184,15 @@ def getp(obj: Any, key: Any) -> Any:
 # ---------------------------------------------------------------------------- member tables
 #
 # Compiled code reads ``o.name`` (a constant, non-index name) as
-#   ``t['name'] if (k := type(t := o)) is JSObject and 'name' in t else GT[k]['name'](t)``
-# and calls ``o.name(...)`` as ``GM[type(t := o)]['name'](t, ...)``. ``GT[type]`` / ``GM[type]``
-# are per-type dicts from a JS name to a getter ``fn(obj)`` / an invoker ``fn(obj, *args)``,
-# filled on first use. Only types whose members cannot change at run time get specialised
-# entries (host classes: their allowlists are class constants; strings, numbers, arrays' length
-# and proto methods, Math/JSON-like namespaces); every other (type, name) gets a closure over the
-# generic ``getp`` / ``call_method``, so semantics never depend on the table.
+#   ``t['name'] if (k := type(t := o)) is JSObject and 'name' in t else G[k](t)``
+# and calls ``o.name(...)`` as ``M[type(t := o)](t, ...)``, where ``G = getters('name')`` and
+# ``M = invokers('name')`` are bound once per module (a module-level ``ǂgN``/``ǂmN`` name). Each
+# is a dict from a type to a getter ``fn(obj)`` / an invoker ``fn(obj, *args)`` for that name,
+# filled on first use: one dict subscript and one call per access, no allowlist test, no name
+# mangling, no isinstance chain. Only types whose members cannot change at run time get
+# specialised entries (host classes: their allowlists are class constants; strings, numbers,
+# arrays' length and proto methods, Math/JSON-like namespaces); every other type gets a closure
+# over the generic ``getp`` / ``call_method``, so semantics never depend on the table.
 
 def _generic_getter(key: str) -> Callable[[Any], Any]:
     return lambda obj: getp(obj, key)
@@ -250,26 +253,28 @@ def _make_getter(t: type, key: str) -> Callable[[Any], Any]:
 
 
 class _Getters(dict):
-    """JS name -> getter, for one type (filled on first use of each name)."""
+    """type -> getter for one JS name (filled on first use of each type)."""
 
-    __slots__ = ("type",)
+    __slots__ = ("key",)
 
-    def __init__(self, t: type) -> None:
+    def __init__(self, key: str) -> None:
         super().__init__()
-        self.type = t
+        self.key = key
 
-    def __missing__(self, key: str) -> Callable[[Any], Any]:
-        g = self[key] = _make_getter(self.type, key)
+    def __missing__(self, t: type) -> Callable[[Any], Any]:
+        g = self[t] = _make_getter(t, self.key)
         return g
 
 
-class _GetterTables(dict):
-    def __missing__(self, t: type) -> _Getters:
-        tbl = self[t] = _Getters(t)
-        return tbl
+_GETTERS: dict[str, _Getters] = {}
 
 
-GT: dict[type, dict[str, Callable[[Any], Any]]] = _GetterTables()
+def getters(key: str) -> dict[type, Callable[[Any], Any]]:
+    """The getter table of a member name (shared by every module that reads ``.key``)."""
+    tbl = _GETTERS.get(key)
+    if tbl is None:
+        tbl = _GETTERS[key] = _Getters(key)
+    return tbl
 
 
 def _generic_invoker(key: str) -> Callable[..., Any]:
@@ -345,30 +350,33 @@ def _make_invoker(t: type, key: str) -> Callable[..., Any]:
 
 
 class _Invokers(dict):
-    """JS name -> invoker ``fn(obj, *args)``, for one type (filled on first use of each name)."""
+    """type -> invoker ``fn(obj, *args)`` for one JS name (filled on first use of each type)."""
 
-    __slots__ = ("type",)
+    __slots__ = ("key",)
 
-    def __init__(self, t: type) -> None:
+    def __init__(self, key: str) -> None:
         super().__init__()
-        self.type = t
+        self.key = key
 
-    def __missing__(self, key: str) -> Callable[..., Any]:
-        f = self[key] = _make_invoker(self.type, key)
+    def __missing__(self, t: type) -> Callable[..., Any]:
+        f = self[t] = _make_invoker(t, self.key)
         return f
 
 
-class _InvokerTables(dict):
-    def __missing__(self, t: type) -> _Invokers:
-        tbl = self[t] = _Invokers(t)
-        return tbl
+_INVOKERS: dict[str, _Invokers] = {}
 
 
-GM: dict[type, dict[str, Callable[..., Any]]] = _InvokerTables()
+def invokers(key: str) -> dict[type, Callable[..., Any]]:
+    """The invoker table of a method name (shared by every module that calls ``.key()``)."""
+    tbl = _INVOKERS.get(key)
+    if tbl is None:
+        tbl = _INVOKERS[key] = _Invokers(key)
+    return tbl
+
 
 # Helpers compiled code refers to as ``ǂname`` beyond engine._HELPER_NAMES (compiler registers them).
 COMPILED_HELPERS: dict[str, Any] = {ESCAPE + name: v for name, v in (
-    ("GT", GT), ("GM", GM), ("bool", bool), ("str", str), ("int", int),
+    ("getters", getters), ("invokers", invokers), ("bool", bool), ("str", str), ("int", int),
     ("AccessorObject", AccessorObject), ("define_property", define_property), ("to_string", to_string))}
 
 
@@ -479,6 +487,36 @@ def _error_get(err: JSErrorObject, key: str) -> Any:
     if v is _M:
         v = _proto_lookup(OBJECT_PROTO, err, key)
     return undefined if v is _M else v
+
+
+# Direct calls ``f(x)`` compile to plain Python calls; when ``f`` is not callable, Python says
+# "'int' object is not callable". To say V8's "f is not a function" without any cost on the
+# normal path, the compiler records each code object's direct call sites, (line, col) -> name,
+# and the error path maps the failing instruction's position back to the callee's name.
+CALL_SITES: "weakref.WeakKeyDictionary[Any, dict[tuple[int, int], str]]" = weakref.WeakKeyDictionary()
+
+
+def not_callable_error(exc: BaseException) -> JSThrow | None:
+    """``TypeError: f is not a function`` for a Python TypeError raised by a compiled direct
+    call of a non-callable ``f``; None when ``exc`` is anything else."""
+    if type(exc) is not TypeError or "is not callable" not in str(exc):
+        return None
+    tb = exc.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    sites = CALL_SITES.get(code)
+    if sites is None:
+        return None
+    pos = next(itertools.islice(code.co_positions(), tb.tb_lasti // 2, None), None)
+    name = sites.get((pos[0], pos[2])) if pos is not None else None
+    if name is None:
+        return None
+    err = type_error(f"{name} is not a function")
+    err.__traceback__ = exc.__traceback__
+    return err
 
 
 def fn_name(f: Any) -> str:

@@ -477,6 +477,9 @@ def catch_value(exc: BaseException) -> Any:
     if type(exc) is JSThrow:
         return exc.value
     from pipyd.js.backtrace import to_js_error
+    err = rt.not_callable_error(exc)
+    if err is not None:
+        exc = err
     return to_js_error(exc).value
 
 

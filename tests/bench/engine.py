@@ -10,6 +10,7 @@ Figures only, no assertions: ``python -m tests.bench engine``.
 from __future__ import annotations
 
 import json
+import time
 import timeit
 from typing import Any, Callable
 
@@ -82,9 +83,10 @@ ROWS = [  # (label, snippet name, argument kind)
 def _paired_ns(js_fn: Callable[[Any], Any], js_arg: Any, py_fn: Callable[[Any], Any], py_arg: Any,
                number: int, rounds: int = 9) -> tuple[float, float]:
     """Best of ``rounds`` runs of ``number`` calls each, in ns per call, JS and Python runs
-    interleaved so that both see the same machine load (the loop is timeit's, not a lambda's)."""
-    js = timeit.Timer("f(x)", globals={"f": js_fn, "x": js_arg})
-    py = timeit.Timer("f(x)", globals={"f": py_fn, "x": py_arg})
+    interleaved so that both see the same machine load (the loop is timeit's, not a lambda's);
+    CPU time, not wall time, so that a busy machine's descheduling does not count."""
+    js = timeit.Timer("f(x)", globals={"f": js_fn, "x": js_arg}, timer=time.process_time)
+    py = timeit.Timer("f(x)", globals={"f": py_fn, "x": py_arg}, timer=time.process_time)
     best_js = best_py = float("inf")
     for _ in range(rounds):
         best_js = min(best_js, js.timeit(number))
@@ -156,8 +158,8 @@ def generated_module(lines: int = 2000) -> str:
 def compile_rows() -> list[tuple[str, object]]:
     src = generated_module()
     n_lines = src.count("\n")
-    parse_s = min(timeit.repeat(lambda: parse(src, "gen.js"), number=1, repeat=5))
-    compile_s = min(timeit.repeat(lambda: compile_module(src, "gen.js"), number=1, repeat=5))
+    parse_s = min(timeit.repeat(lambda: parse(src, "gen.js"), number=1, repeat=5, timer=time.process_time))
+    compile_s = min(timeit.repeat(lambda: compile_module(src, "gen.js"), number=1, repeat=5, timer=time.process_time))
     return [
         (f"(c) parse a generated {n_lines}-line module", f"{parse_s * 1000:7.1f} ms"),
         (f"(c) parse + compile the same module (goal < 1 s)", f"{compile_s * 1000:7.1f} ms"),

@@ -294,6 +294,36 @@ SCOPES_MISC = [
     ("let __builtins__ = 4; __builtins__", 4), ("let async = 1; async", 1), ("var print = 1, len = 2; print + len", 3),
 ]
 
+ENGINE_GAPS = [  # fixed gaps: label chains, accessors, named function expressions, callee names, fast paths
+    ("let n = 0; l1: l2: for (let i = 0; i < 3; i++) { for (let j = 0; j < 3; j++) { if (j == 1) continue l1; n++ } } n", 3),
+    ("let n = 0; l1: l2: for (let i = 0; i < 3; i++) { n++; if (i == 1) continue l2 } n", 3),
+    ("let n = 0; a: b: c: while (n < 5) { n++; continue a } n", 5),
+    ("let n = 0; l1: { l2: for (;;) { n++; break l1 } } n", 1),
+    ("let o = {get x() { return 5 }, set x(v) { this.y = v }}; o.x = 3; [o.x, o.y]", [5, 3]),
+    ("let o = {a: 1, get b() { return this.a + 1 }, c: 3}; [Object.keys(o), o.b, o['b']]", [["a", "b", "c"], 2, 2]),
+    ("let o = {get x() { return 1 }}; o.x = 9; o.x", 1), ("let o = {set x(v) { this.v = v * 2 }}; o.x = 4; [o.x, o.v]", [UNDEFINED, 8]),
+    ("let n = 0; let o = {get c() { return ++n }}; o.c; o.c; [o.c, n]", [3, 3]),
+    ("let o = {get x() { return 1 }, x: 2}; o.x", 2), ("let o = {x: 2, get x() { return 1 }}; [o.x, Object.keys(o)]", [1, ["x"]]),
+    ("let o = {get x() { return 1 }}; delete o.x; [o.x, 'x' in o]", [UNDEFINED, False]),
+    ("let o = {get x() { return 1 }}; ({...o}).x + 1", 2), ("let o = {get x() { return 1 }}; o.hasOwnProperty('x')", True),
+    ("let o = {get ['a' + 'b']() { return 7 }}; o.ab", 7), ("let o = {get() { return 1 }, set: 2}; [o.get(), o.set]", [1, 2]),
+    ("let o = {get x() { return 1 }}; typeof o", "object"),
+    ("let fs = []; for (var i = 0; i < 2; i++) fs.push(function g() { return g }); [fs[0]() === fs[0], fs[1]() === fs[1], fs[0] === fs[1]]",
+     [True, True, False]),
+    ("let make = () => function f(n) { return n ? f(n - 1) + 1 : 0 }; let a = make(), b = make(); [a === b, a(3), b(2)]", [False, 3, 2]),
+    ("(function fact(n) { return n <= 1 ? 1 : n * fact(n - 1) })(5)", 120),
+    ("let r; try { let f = 5; f(1) } catch (e) { r = e.message } r", "f is not a function"),
+    ("let r; function g() { let h = {}; return h() } try { g() } catch (e) { r = [e.name, e.message] } r",
+     ["TypeError", "h is not a function"]),
+    ("let x = 1.0; x === 1", True), ("let x = true; x === 1", False), ("let x = '1'; x !== 1", True), ("-0 === 0", True),
+    ("let v = 2.5; `${v}|${1e21}|${-0}|${null}|${[1, 2]}|${true}`", "2.5|1e+21|0|null|1,2|true"),
+    ("let s = 'a'; [s + 1, 1 + s, 'x' + null, undefined + 'y', 'v' + 1.5]", ["a1", "1a", "xnull", "undefinedy", "v1.5"]),
+    ("'n=' + {toString() { return 'T' }}", "n=T"), ("let a = 'x'; a.length + 'abc'.length", 4),
+    ("Math.max(1, Math.floor(7 / 2))", 3), ("let M = {floor: x => 'own'}; M.floor(1)", "own"),
+    ("let a = [1, 2, 3]; [a.length, a.map(x => x * 2).filter(x => x % 3 === 0)]", [3, [6]]),
+    ("let x = -7; [x % 3, 7 % -3, 6 / 3, 7 / 2]", [-1, 1, 2, 3.5]), ("(5).toFixed(1)", "5.0"), ("true.toString()", "true"),
+]
+
 CASES = (ADDITION + ARITHMETIC + BITWISE + EQUALITY + COMPARISON + LOGICAL + TYPEOF + DELETE_IN_INSTANCEOF
          + OBJECTS_ARRAYS + TEMPLATES + FUNCTIONS + CLOSURES + THIS + CONTROL + EXCEPTIONS + DESTRUCTURING
-         + OPTIONAL + SCOPES_MISC)
+         + OPTIONAL + SCOPES_MISC + ENGINE_GAPS)

@@ -192,3 +192,15 @@ def test_message_end_tail_is_kept():
     out = run([("compressMessage", JSObject(method="gzip"))],
               [MessageStart(head()), Data("a"), MessageEnd({"t": 1})])
     assert out[-1] == ("ME", {"t": 1})
+
+
+def test_brotli_round_trip_when_installed():
+    brotli = pytest.importorskip("brotli")
+    out = run([("compressHTTP", JSObject(method="brotli"))], msg(head(), *chunks(TEXT)))
+    assert out[0][1]["headers"]["content-encoding"] == "br"
+    assert brotli.decompress(body_of(out)) == TEXT
+    back = run([("decompressHTTP",)], msg(head(**{"content-encoding": "br"}),
+                                          brotli.compress(TEXT)))
+    assert body_of(back) == TEXT
+    assert body_of(run([("decompressMessage", "brotli")], msg(head(), brotli.compress(b"m")))) \
+        == b"m"
