@@ -411,7 +411,7 @@ class InboundConnection(asyncio.Protocol):
         d.chunks = [data]
         d.size = len(data)
         try:
-            self.pipeline.input(d)
+            self.pipeline.head.process(d)  # Pipeline.input inlined
         except Exception as e:  # a bug below us must not take the worker down
             self._internal_error(e)
 

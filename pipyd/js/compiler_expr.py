@@ -72,7 +72,19 @@ class ExprMixin:
         e = self.expr(node)
         if getattr(e, "_jsbool", False):
             return e
-        return locate(_call("truthy", e), node)
+        return locate(self.truthy(e), node)
+
+    def truthy(self, e: ast.expr) -> ast.expr:
+        """ToBoolean inline for booleans and strings, the usual operands of ``if``, ``||`` and
+        ``&&``: ``t if (c := type(t := e)) is bool else t != '' if c is str else truthy(t)``."""
+        t, c = self.fresh(), self.fresh()
+        kind = ast.NamedExpr(ast.Name(c, ast.Store()),
+                             ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), e)], []))
+        tv = ast.Name(t, ast.Load())
+        nonempty = ast.Compare(ast.Name(t, ast.Load()), [ast.NotEq()], [ast.Constant("")])
+        rest = ast.IfExp(ast.Compare(ast.Name(c, ast.Load()), [ast.Is()], [_h("str")]), nonempty,
+                         _call("truthy", ast.Name(t, ast.Load())))
+        return ast.IfExp(ast.Compare(kind, [ast.Is()], [_h("bool")]), tv, rest)
 
     def named(self, node: N.Node, name: str) -> ast.expr:
         """An expression whose anonymous function value takes ``name`` (§8.4 NamedEvaluation)."""
@@ -240,8 +252,40 @@ class ExprMixin:
                 return _bool(fast)
         if op == "+" and (self._literal_kind(left) == "str") is not (self._literal_kind(right) == "str"):
             return self.concat_literal(left, right)
+        if self._literal_kind(right) == "num" and not self._literal_kind(left):
+            fast = self.number_literal_op(op, left, right.value)
+            if fast is not None:
+                return fast
         e = _call(BINARY[op], self.expr(left), self.expr(right))
         return _bool(e) if op in BOOL_OPS else e
+
+    def number_literal_op(self, op: str, left: N.Node, lit: Any) -> ast.expr | None:
+        """``x OP n`` with a number literal ``n``: plain Python arithmetic or comparison when ``x``
+        is an int in a range where the result needs no JS adjustment (no -0, no float rounding
+        beyond 2**53); otherwise the runtime helper. Comparisons also take float ``x``."""
+        t, c = self.fresh(), self.fresh()
+        tv = ast.Name(t, ast.Load())
+        kind = ast.NamedExpr(ast.Name(c, ast.Store()),
+                             ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), self.expr(left))], []))
+        is_int = ast.Compare(kind, [ast.Is()], [_h("int")])
+        n = ast.Constant(lit)
+        cmp = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}.get(op)
+        if cmp is not None:
+            test = ast.BoolOp(ast.Or(), [is_int, ast.Compare(ast.Name(c, ast.Load()), [ast.Is()], [_h("float")])])
+            return _bool(ast.IfExp(test, ast.Compare(tv, [cmp()], [n]), _call(BINARY[op], tv, n)))
+        if type(lit) is not int or not 0 < lit < 2**31:
+            return None
+        if op in ("+", "-", "*"):
+            bound = 2**52 if op != "*" else 2**53 // lit
+            in_range = ast.Compare(ast.Constant(-bound), [ast.Lt(), ast.Lt()], [tv, ast.Constant(bound)])
+            py_op = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult}[op]()
+        elif op == "%":
+            in_range = ast.Compare(tv, [ast.GtE()], [ast.Constant(0)])
+            py_op = ast.Mod()
+        else:
+            return None
+        test = ast.BoolOp(ast.And(), [is_int, in_range])
+        return ast.IfExp(test, ast.BinOp(ast.Name(t, ast.Load()), py_op, n), _call(BINARY[op], tv, n))
 
     def concat_literal(self, left: N.Node, right: N.Node) -> ast.expr:
         """``'lit' + e`` / ``e + 'lit'``: a Python str concatenation when ``e`` is a string."""
@@ -315,7 +359,7 @@ class ExprMixin:
         if node.operator == "??":
             test = ast.BoolOp(ast.Or(), [_is(bind, ast.Constant(None)), _is(tv, _h("u"))])
             return ast.IfExp(test, right, ast.Name(t, ast.Load()))
-        test = bind if getattr(left, "_jsbool", False) else _call("truthy", bind)
+        test = bind if getattr(left, "_jsbool", False) else self.truthy(bind)
         if node.operator == "&&":
             return ast.IfExp(test, right, tv)
         return ast.IfExp(test, tv, right)

@@ -376,7 +376,7 @@ def invokers(key: str) -> dict[type, Callable[..., Any]]:
 
 # Helpers compiled code refers to as ``ǂname`` beyond engine._HELPER_NAMES (compiler registers them).
 COMPILED_HELPERS: dict[str, Any] = {ESCAPE + name: v for name, v in (
-    ("getters", getters), ("invokers", invokers), ("bool", bool), ("str", str), ("int", int),
+    ("getters", getters), ("invokers", invokers), ("bool", bool), ("str", str), ("int", int), ("float", float),
     ("AccessorObject", AccessorObject), ("define_property", define_property), ("to_string", to_string))}
 
 

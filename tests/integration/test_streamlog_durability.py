@@ -138,7 +138,6 @@ def test_acknowledged_appends_survive_sigkill(tmp_path, monkeypatch):
                 c.join(10)
                 assert not c.is_alive()
             assert sum(len(c.acked) for c in clients) > 0, d.log()
-            print("acked", [len(c.acked) for c in clients], [len(c.sent) for c in clients])
             everyone.extend(clients)
         finally:
             d.stop()
