@@ -16,10 +16,12 @@ run: $(STAMP)
 	$(BIN)/pipyd conf/pipyd.yaml
 
 test: $(STAMP)
+	sh scripts/ensure-test-deps.sh
 	$(BIN)/python -m pytest tests
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk nginx-light)
+	@sh scripts/ensure-test-deps.sh
 	$(BIN)/python -m tests.bench
 
 lint: $(STAMP)

@@ -141,8 +141,9 @@ class RequestDecoder:
 
     def _on_url(self, piece: bytes) -> None:
         self._url += piece
-        self._head_size += len(piece)
-        if self._head_size > self.max_head_size:
+        size = self._head_size + len(piece)
+        self._head_size = size
+        if size > self.max_head_size:
             raise ProtocolError(431, "Request Header Fields Too Large")
 
     def _on_header(self, name: bytes, value: bytes) -> None:

@@ -390,16 +390,18 @@ class ServeHTTP(_HTTPServer):
         between. A head object is encoded afresh every time (scripts may change a constant
         Message's head between requests); only the head of a head-less Message is cached."""
         final = r.final
+        out = b""  # the whole response as one bytes object, or
+        chunks = None  # its pieces (a large body is not copied)
         if head is None and not r.bodiless:  # new Message(body): a 200 with a cached head
             r.status = 200
             out = (PLAIN_HEADS_CLOSE if final else PLAIN_HEADS_KEEP_ALIVE).get(size) \
                 or plain_response_head(size, final)
-            if not size:
-                chunks = [out]
-            elif len(body.chunks) == 1 and size <= _JOIN_LIMIT:
-                chunks = [out + body.chunks[0]]
-            else:
-                chunks = self._joined(out, body.chunks, size)
+            if size:
+                body_chunks = body.chunks
+                if len(body_chunks) == 1 and size <= _JOIN_LIMIT:
+                    out += body_chunks[0]
+                else:
+                    out, chunks = self._joined(out, body_chunks, size)
         else:
             if not isinstance(head, dict):
                 head = None
@@ -410,15 +412,20 @@ class ServeHTTP(_HTTPServer):
                 return
             r.status = status
             if r.bodiless or status == 204 or status == 304:
-                chunks = [encode_response_head(head, status, NO_BODY, final, r.bodiless)]
+                out = encode_response_head(head, status, NO_BODY, final, r.bodiless)
             elif size:
-                chunks = self._joined(encode_response_head(head, status, size, final), body.chunks, size)
+                out, chunks = self._joined(encode_response_head(head, status, size, final),
+                                           body.chunks, size)
             else:
-                chunks = [encode_response_head(head, status, 0, final)]
+                out = encode_response_head(head, status, 0, final)
         if not self.closed:
             d = _new(Data)
-            d.chunks = chunks
-            d.size = len(chunks[0]) if len(chunks) == 1 else sum(map(len, chunks))
+            if chunks is None:
+                d.chunks = [out]
+                d.size = len(out)
+            else:
+                d.chunks = chunks
+                d.size = sum(map(len, chunks))
             self.next.process(d)
         if r.upgrade:
             return self._complete(r, final)
@@ -432,11 +439,12 @@ class ServeHTTP(_HTTPServer):
             self._close()
 
     @staticmethod
-    def _joined(head: bytes, body_chunks: list[bytes], size: int) -> list[bytes]:
-        """One write for a small response (one bytes object); a large one is not copied."""
+    def _joined(head: bytes, body_chunks: list[bytes], size: int) -> tuple[bytes, Any]:
+        """``(whole, None)`` for a small response (one write); ``(b"", pieces)`` for a large
+        one, whose body is not copied."""
         if size <= _JOIN_LIMIT:
-            return [b"".join([head, *body_chunks])]
-        return [head, *body_chunks]
+            return b"".join([head, *body_chunks]), None
+        return b"", [head, *body_chunks]
 
     def dump(self) -> str:
         return self.NAME

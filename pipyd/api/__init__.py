@@ -10,6 +10,7 @@ from typing import Any
 
 def host_globals() -> dict[str, Any]:
     from pipyd.api.algo import ALGO
+    from pipyd.api.json_api import JSON
     from pipyd.api.namespaces import HOST_GLOBALS_7
     from pipyd.api.os_api import OS_API
     from pipyd.events import Data, Message, MessageEnd, MessageStart, StreamEnd
@@ -17,6 +18,7 @@ def host_globals() -> dict[str, Any]:
     g = {
         "algo": ALGO,
         "os": OS_API,
+        "JSON": JSON,  # the engine's JSON plus Pipy's decode/encode
         "Data": Data,
         "Message": Message,
         "MessageStart": MessageStart,

@@ -4,13 +4,18 @@ Expressions use precedence climbing for the binary operators (one call per opera
 one per grammar level). Arrow parameters and destructuring assignment targets are parsed first as
 expressions and converted to patterns when ``=>`` or ``=`` follows (the "cover grammars" of
 ECMA-262 §13.2.5 and §13.15.5). Automatic semicolon insertion follows §12.9 using the
-lexer's newline-before flag. Statements live in the second half of the file.
+lexer's newline-before flag. Patterns are in parser_patterns.py, statements in
+parser_statements.py (mixins of ``Parser``).
 """
 from __future__ import annotations
 
 from . import nodes as N
 from .errors import JSSyntaxError
 from .lexer import KEYWORDS, Lexer, Token
+from .parser_patterns import PatternMixin
+from .parser_statements import (  # noqa: F401  (re-exported: the language's left-out parts)
+    _NAME_ERRORS, NO_ASYNC, NO_AWAIT, NO_GENERATORS, NO_YIELD, UNSUPPORTED, StatementMixin,
+)
 
 # §13.6-§13.13 binary operators, tighter binding = higher number. `??` sits below `||` so that
 # mixing them without parentheses is caught by the check in _binary (§13.13 CoalesceExpression).
@@ -23,23 +28,9 @@ BINARY_PREC = {
 LOGICAL = frozenset(("??", "||", "&&"))
 ASSIGN_OPS = frozenset("= += -= *= /= %= **= <<= >>= >>>= &= |= ^= &&= ||= ??=".split())
 UNARY_OPS = frozenset(("delete", "void", "typeof", "+", "-", "!", "~"))
-# Parts of JavaScript that PipyJS leaves out (see specs/pipyjs.md, "Out of scope").
-UNSUPPORTED = {
-    "class": "Classes are not supported in PipyJS",
-    "import": "'import' is not supported in PipyJS (use pipy.solve, chain or use)",
-    "export": "'export' declarations are not supported in PipyJS",
-    "with": "'with' statements are not supported in PipyJS",
-    "debugger": "'debugger' statements are not supported in PipyJS",
-    "super": "'super' is not supported in PipyJS",
-    "extends": "Classes are not supported in PipyJS",
-}
-NO_ASYNC = "async functions are not supported in PipyJS"
-NO_GENERATORS = "Generators are not supported in PipyJS"
-NO_AWAIT = "'await' is not supported in PipyJS"
-NO_YIELD = "'yield' is not supported in PipyJS"
 
 
-class Parser:
+class Parser(StatementMixin, PatternMixin):
     """One parse of one source text; see ``parse``."""
 
     def __init__(self, source: str, filename: str = "<eval>") -> None:
@@ -557,409 +548,12 @@ class Parser:
         self.in_function, self.labels, self.loops, self.breakables = saved
         return body
 
-    # -- patterns ------------------------------------------------------------------------
-    def binding_target(self) -> N.Node:
-        """BindingIdentifier or BindingPattern (§14.3.3)."""
-        t = self.tok.type
-        if t == "[":
-            return self._array_pattern()
-        if t == "{":
-            return self._object_pattern()
-        return self.identifier()
-
-    def binding_element(self) -> N.Node:
-        start = self.tok
-        target = self.binding_target()
-        if self.tok.type == "=":
-            self.advance()
-            return self.fin(N.AssignmentPattern(target, self.assign()), start)
-        return target
-
-    def _array_pattern(self) -> N.Node:
-        start = self.advance()
-        elements: list[N.Node | None] = []
-        while self.tok.type != "]":
-            if self.tok.type == ",":
-                self.advance()
-                elements.append(None)
-                continue
-            if self.tok.type == "...":
-                dots = self.advance()
-                elements.append(self.fin(N.RestElement(self.binding_target()), dots))
-                if self.tok.type != "]":
-                    raise self.error("Rest element must be last element")
-                break
-            elements.append(self.binding_element())
-            if self.tok.type != "]":
-                self.expect(",")
-        self.advance()
-        return self.fin(N.ArrayPattern(elements), start)
-
-    def _object_pattern(self) -> N.Node:
-        start = self.advance()
-        props = []
-        while self.tok.type != "}":
-            ps = self.tok
-            if ps.type == "...":
-                self.advance()
-                props.append(self.fin(N.RestElement(self.identifier()), ps))
-                if self.tok.type != "}":
-                    raise self.error("Rest element must be last element")
-                break
-            key, computed = self.property_key()
-            if self.tok.type == ":":
-                self.advance()
-                value = self.binding_element()
-                props.append(self.fin(N.Property(key, value, "init", False, False, computed), ps))
-            else:
-                if ps.type != "name" or computed:
-                    self.unexpected()
-                if ps.value in _NAME_ERRORS:
-                    self._reserved_name(ps)
-                value = self._copy(N.Identifier(key.name), key)
-                if self.tok.type == "=":
-                    self.advance()
-                    value = self.fin(N.AssignmentPattern(value, self.assign()), ps)
-                props.append(self.fin(N.Property(key, value, "init", False, True, False), ps))
-            if self.tok.type != "}":
-                self.expect(",")
-        self.advance()
-        return self.fin(N.ObjectPattern(props), start)
-
-    def to_pattern(self, node: N.Node, binding: bool) -> N.Node:
-        """Reinterpret an expression as an assignment target (§13.15.5) or, with ``binding``,
-        as arrow parameters (§15.3)."""
-        kind = type(node)
-        if node in self.parens and (binding or (kind is not N.Identifier and
-                                                kind is not N.MemberExpression)):
-            raise self.error("Invalid destructuring assignment target", node)
-        if kind is N.Identifier or kind in _PATTERNS or (kind is N.MemberExpression and
-                                                         not binding):
-            return node
-        if kind is N.ObjectExpression:
-            props = node.properties
-            for i, p in enumerate(props):
-                if type(p) is N.SpreadElement:
-                    props[i] = self._rest(p, i == len(props) - 1, binding)
-                elif p.kind != "init" or p.method:
-                    raise self.error("Invalid destructuring assignment target", p.value)
-                else:
-                    p.value = self.to_pattern(p.value, binding)
-            return self._copy(N.ObjectPattern(props), node)
-        if kind is N.ArrayExpression:
-            elements = node.elements
-            for i, e in enumerate(elements):
-                if type(e) is N.SpreadElement:
-                    elements[i] = self._rest(e, i == len(elements) - 1, binding)
-                elif e is not None:
-                    elements[i] = self.to_pattern(e, binding)
-            return self._copy(N.ArrayPattern(elements), node)
-        if kind is N.AssignmentExpression and node.operator == "=":
-            left = self.to_pattern(node.left, binding)
-            return self._copy(N.AssignmentPattern(left, node.right), node)
-        raise self.error("Invalid destructuring assignment target", node)
-
-    def _rest(self, spread: N.Node, last: bool, binding: bool) -> N.Node:
-        if not last:
-            raise self.error("Rest element must be last element", spread)
-        arg = self.to_pattern(spread.argument, binding)
-        if type(arg) is N.AssignmentPattern:
-            raise self.error("Invalid destructuring assignment target", arg)
-        return self._copy(N.RestElement(arg), spread)
-
-    @staticmethod
-    def _copy(node: N.Node, like: N.Node) -> N.Node:
-        node.line, node.col, node.end_line, node.end_col = \
-            like.line, like.col, like.end_line, like.end_col
-        return node
-
-    # -- statements (§14) ----------------------------------------------------------------
-    def program(self) -> N.Program:
-        body = []
-        while self.tok.type != "eof":
-            body.append(self.statement())
-        end_line, end_col = self.lx.loc(len(self.lx.src))
-        return N.Program(body, "script", line=1, col=0, end_line=end_line, end_col=end_col)
-
-    def statement(self) -> N.Node:
-        method = _STATEMENTS.get(self.tok.type)
-        if method is not None:
-            return method(self)
-        return self._expression_statement()
-
-    def _sub_statement(self) -> N.Node:
-        """The single statement of if/for/while/labels: no lexical declarations (§14.6)."""
-        t = self.tok.type
-        if t == "let" or t == "const":
-            raise self.error("Lexical declaration cannot appear in a single-statement context")
-        return self.statement()
-
-    def _expression_statement(self) -> N.Node:
-        start = self.tok
-        expr = self.expression()
-        if type(expr) is N.Identifier and self.tok.type == ":" and expr not in self.parens:
-            return self._labeled(expr, start)
-        self.semicolon()
-        return self.fin(N.ExpressionStatement(expr), start)
-
-    def _labeled(self, label: N.Node, start: Token) -> N.Node:
-        self.advance()  # :
-        name = label.name
-        if any(entry[0] == name for entry in self.labels):
-            raise self.error(f"Label '{name}' has already been declared", label)
-        # A label labels a loop when its statement is one, possibly through more labels
-        # (`l1: l2: for …` — §14.13.1 LabelledEvaluation passes the label set down): an entry
-        # of a label chain is a mutable list that the innermost label completes.
-        entry = [name, self.tok.type in _LOOP_WORDS]
-        outer = self.label_chain
-        chain = (outer[0] if outer is not None and outer[1] is start else []) + [entry]
-        self.label_chain = (chain, self.tok)  # valid only for a label starting at this token
-        if entry[1]:
-            for e in chain:
-                e[1] = True
-        self.labels.append(entry)
-        try:
-            body = self._sub_statement()
-        finally:
-            self.labels.pop()
-            self.label_chain = None
-        return self.fin(N.LabeledStatement(label, body), start)
-
-    def block(self) -> N.Node:
-        start = self.expect("{")
-        body = []
-        while self.tok.type != "}":
-            body.append(self.statement())
-        self.advance()
-        return self.fin(N.BlockStatement(body), start)
-
-    def _empty(self) -> N.Node:
-        start = self.advance()
-        return self.fin(N.EmptyStatement(), start)
-
-    def variable_declaration(self, no_in: bool) -> N.Node:
-        """`var|let|const` declarators, without the `;` (for-statement heads share this)."""
-        start = self.advance()
-        decls = []
-        while True:
-            ds = self.tok
-            target = self.binding_target()
-            init = None
-            if self.tok.type == "=":
-                self.advance()
-                init = self.assign(no_in)
-            decls.append(self.fin(N.VariableDeclarator(target, init), ds))
-            if self.tok.type != ",":
-                break
-            self.advance()
-        return self.fin(N.VariableDeclaration(decls, start.type), start)
-
-    def _check_initializers(self, decl: N.Node) -> None:
-        for d in decl.declarations:
-            if d.init is None:
-                if decl.kind == "const":
-                    raise self.error("Missing initializer in const declaration", d.id)
-                if type(d.id) is not N.Identifier:
-                    raise self.error("Missing initializer in destructuring declaration", d.id)
-
-    def _var_statement(self) -> N.Node:
-        decl = self.variable_declaration(False)
-        self._check_initializers(decl)
-        self.semicolon()
-        return self.fin(decl, decl)
-
-    def _function_declaration(self) -> N.Node:
-        return self.function(True)
-
-    def _if(self) -> N.Node:
-        start = self.advance()
-        test = self._paren_expression()
-        consequent = self._sub_statement()
-        alternate = None
-        if self.tok.type == "else":
-            self.advance()
-            alternate = self._sub_statement()
-        return self.fin(N.IfStatement(test, consequent, alternate), start)
-
-    def _paren_expression(self) -> N.Node:
-        self.expect("(")
-        expr = self.expression()
-        self.expect(")")
-        return expr
-
-    def _loop_body(self) -> N.Node:
-        self.loops += 1
-        self.breakables += 1
-        body = self._sub_statement()
-        self.loops -= 1
-        self.breakables -= 1
-        return body
-
-    def _while(self) -> N.Node:
-        start = self.advance()
-        test = self._paren_expression()
-        return self.fin(N.WhileStatement(test, self._loop_body()), start)
-
-    def _do_while(self) -> N.Node:
-        start = self.advance()
-        body = self._loop_body()
-        self.expect("while")
-        test = self._paren_expression()
-        if self.tok.type == ";":  # §12.9.1: a `;` is inserted after do-while's `)` anyway
-            self.advance()
-        return self.fin(N.DoWhileStatement(body, test), start)
-
-    def _for(self) -> N.Node:
-        start = self.advance()
-        if self.tok.type == "name" and self.tok.value == "await":
-            raise self.error(NO_AWAIT)
-        self.expect("(")
-        init = None
-        t = self.tok.type
-        if t == "var" or t == "let" or t == "const":
-            init = self.variable_declaration(True)
-            if self._at_in_or_of():
-                if len(init.declarations) != 1 or init.declarations[0].init is not None:
-                    raise self.error(f"Invalid left-hand side in for-{self._in_or_of()} loop: "
-                                     "Must have a single binding.", init)
-                return self._for_in_of(start, init)
-            self._check_initializers(init)
-        elif t != ";":
-            mark = len(self.cover_inits)
-            init = self.expression(True, cover=True)
-            if self._at_in_or_of():
-                return self._for_in_of(start, self._for_target(init, mark))
-            if len(self.cover_inits) > mark:
-                raise self.error("Invalid shorthand property initializer",
-                                 self.cover_inits[mark])
-        self.expect(";")
-        test = None if self.tok.type == ";" else self.expression()
-        self.expect(";")
-        update = None if self.tok.type == ")" else self.expression()
-        self.expect(")")
-        return self.fin(N.ForStatement(init, test, update, self._loop_body()), start)
-
-    def _at_in_or_of(self) -> bool:
-        tok = self.tok
-        return tok.type == "in" or (tok.type == "name" and tok.value == "of")
-
-    def _in_or_of(self) -> str:
-        return "in" if self.tok.type == "in" else "of"
-
-    def _for_target(self, init: N.Node, mark: int) -> N.Node:
-        kind = type(init)
-        if (kind is N.ObjectExpression or kind is N.ArrayExpression) and init not in self.parens:
-            init = self.to_pattern(init, False)
-            del self.cover_inits[mark:]
-        elif kind is not N.Identifier and kind is not N.MemberExpression:
-            raise self.error(f"Invalid left-hand side in for-{self._in_or_of()} loop", init)
-        return init
-
-    def _for_in_of(self, start: Token, left: N.Node) -> N.Node:
-        is_of = self.advance().type != "in"
-        right = self.assign() if is_of else self.expression()
-        self.expect(")")
-        body = self._loop_body()
-        cls = N.ForOfStatement if is_of else N.ForInStatement
-        return self.fin(cls(left, right, body), start)
-
-    def _switch(self) -> N.Node:
-        start = self.advance()
-        discriminant = self._paren_expression()
-        self.expect("{")
-        cases = []
-        seen_default = False
-        self.breakables += 1
-        while self.tok.type != "}":
-            case = self.tok
-            if case.type == "case":
-                self.advance()
-                test = self.expression()
-            elif case.type == "default":
-                if seen_default:
-                    raise self.error("More than one default clause in switch statement")
-                seen_default = True
-                self.advance()
-                test = None
-            else:
-                self.unexpected()
-            self.expect(":")
-            body = []
-            while self.tok.type not in _CASE_END:
-                body.append(self.statement())
-            cases.append(self.fin(N.SwitchCase(test, body), case))
-        self.advance()
-        self.breakables -= 1
-        return self.fin(N.SwitchStatement(discriminant, cases), start)
-
-    def _break_continue(self) -> N.Node:
-        start = self.advance()
-        is_break = start.type == "break"
-        label = None
-        if self.tok.type == "name" and not self.tok.nl:  # §12.9.1 restricted production
-            label = self.identifier()
-            entry = next((e for e in reversed(self.labels) if e[0] == label.name), None)
-            if entry is None:
-                raise self.error(f"Undefined label '{label.name}'", label)
-            if not is_break and not entry[1]:
-                raise self.error(f"Illegal continue statement: '{label.name}' does not denote "
-                                 "an iteration statement", label)
-        elif is_break and not self.breakables:
-            raise self.error("Illegal break statement", start)
-        elif not is_break and not self.loops:
-            raise self.error("Illegal continue statement: no surrounding iteration statement",
-                             start)
-        self.semicolon()
-        return self.fin((N.BreakStatement if is_break else N.ContinueStatement)(label), start)
-
-    def _return(self) -> N.Node:
-        start = self.tok
-        if not self.in_function:  # a PipyJS file is a script: no top-level return
-            raise self.error("Illegal return statement")
-        self.advance()
-        t = self.tok
-        arg = None
-        if not (t.nl or t.type == ";" or t.type == "}" or t.type == "eof"):
-            arg = self.expression()
-        self.semicolon()
-        return self.fin(N.ReturnStatement(arg), start)
-
-    def _throw(self) -> N.Node:
-        start = self.advance()
-        if self.tok.nl:
-            raise self.error("Illegal newline after throw", start)
-        arg = self.expression()
-        self.semicolon()
-        return self.fin(N.ThrowStatement(arg), start)
-
-    def _try(self) -> N.Node:
-        start = self.advance()
-        block = self.block()
-        handler = finalizer = None
-        if self.tok.type == "catch":
-            catch = self.advance()
-            param = None
-            if self.tok.type == "(":
-                self.advance()
-                param = self.binding_target()
-                self.expect(")")
-            handler = self.fin(N.CatchClause(param, self.block()), catch)
-        if self.tok.type == "finally":
-            self.advance()
-            finalizer = self.block()
-        if handler is None and finalizer is None:
-            raise self.error("Missing catch or finally after try")
-        return self.fin(N.TryStatement(block, handler, finalizer), start)
-
-    def _unsupported_statement(self) -> N.Node:
-        self.unexpected()
 
 
 _CONSTANTS = {"null": None, "true": True, "false": False}
 _TOKEN_WORDS = {"num": "Unexpected number", "string": "Unexpected string",
                 "template": "Unexpected template string",
                 "regex": "Unexpected regular expression"}
-_NAME_ERRORS = {"await": NO_AWAIT, "yield": NO_YIELD}
 _PRIMARY = {
     "num": Parser._literal, "string": Parser._literal, "null": Parser._literal,
     "true": Parser._literal, "false": Parser._literal, "this": Parser._this,
@@ -971,21 +565,6 @@ for _word in UNSUPPORTED:
     _PRIMARY[_word] = Parser._unsupported
 _ACCESSOR_WORDS = frozenset(("get", "set", "async"))
 _AFTER_KEY = frozenset((",", ":", "(", "}", "="))
-_PATTERNS = frozenset((N.ObjectPattern, N.ArrayPattern, N.AssignmentPattern))
-_LOOP_WORDS = frozenset(("for", "while", "do"))
-_CASE_END = frozenset(("case", "default", "}"))
-_STATEMENTS = {
-    "{": Parser.block, "var": Parser._var_statement, "let": Parser._var_statement,
-    "const": Parser._var_statement, "function": Parser._function_declaration,
-    "if": Parser._if, "for": Parser._for, "while": Parser._while, "do": Parser._do_while,
-    "switch": Parser._switch, "break": Parser._break_continue,
-    "continue": Parser._break_continue, "return": Parser._return, "throw": Parser._throw,
-    "try": Parser._try, ";": Parser._empty,
-}
-for _word in UNSUPPORTED:
-    _STATEMENTS[_word] = Parser._unsupported_statement
-
-
 def parse(source: str, filename: str = "<eval>") -> N.Program:
     """Parse a PipyJS script or module into an ESTree ``Program``; raises JSSyntaxError."""
     parser = Parser(source, filename)

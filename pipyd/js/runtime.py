@@ -4,15 +4,14 @@ Property access dispatches on ``type(obj)`` (exact type checks first, for the ho
 objects, arrays, strings, host objects). Operators follow ECMAScript §13 (§13.15.3 ApplyStringOr-
 NumericBinaryOperator); numbers are ``int`` while |v| <= 2**53 and never -0, else ``float``.
 Coercions live in coerce.py and are re-exported here (see docs/internals/engine.md).
-Operators and calls are in runtime_ops.py, re-exported here too.
+Operators and calls are in runtime_ops.py; the per-name member tables compiled code uses for
+``o.name`` / ``o.name()``, accessor objects and call-site names are in runtime_members.py; both
+are re-exported here.
 """
 from __future__ import annotations
 
 import functools
-import itertools
 import keyword
-import operator
-import types
 import weakref
 from typing import Any, Callable
 
@@ -20,8 +19,7 @@ from pipyd.js.coerce import (  # noqa: F401  (re-exported for compiled code and 
     loose_equals, own_keys, strict_equals, to_boolean, to_int32, to_integer, to_number,
     to_object_key, to_primitive, to_string, to_uint32, truthy,
 )
-from pipyd.js.builtins.classes import BuiltinClass, BuiltinNamespace
-from pipyd.js.scope import ESCAPE
+from pipyd.js.builtins.classes import BuiltinClass
 from pipyd.js.values import (
     HostObject, JSArray, JSErrorObject, JSFunction, JSObject, JSObjectP, JSThrow, JSUndefined,
     type_error, typeof, undefined,
@@ -30,7 +28,6 @@ from pipyd.js.values import (
 _M = object()  # "missing" marker for dict lookups
 _KEYWORDS = frozenset(keyword.kwlist)
 _PY_NAMES = {k: k + "_" for k in _KEYWORDS}  # JS member name -> Python attribute (values.py_name)
-_PYFUNC = types.FunctionType
 _FUNC_TYPES = (type(lambda: 0), type(len), functools.partial, type(JSFunction.__init__))
 
 # Proto method tables of the builtins (filled at the bottom of this file, once they import).
@@ -57,64 +54,6 @@ class Accessor:
     def __init__(self, getter: Callable[[Any], Any], setter: Callable[[Any, Any], Any] | None = None):
         self.getter = getter
         self.setter = setter
-
-
-class AccessorObject(JSObject):
-    """A plain object literal with getters or setters (``{get x() {…}}``), §10.1.8 [[Get]].
-
-    An accessor property is an ordinary dict entry whose value is a ``PropertyAccessor``, so
-    key order, ``in``, ``delete`` and enumeration work as for data properties. The subclass keeps
-    plain ``JSObject`` fast: the compiled inline read and ``get``/``set`` test ``type(o) is
-    JSObject`` and send every other object down the slower paths, which resolve accessors here.
-    Builtins reading dict values directly (not through ``runtime.get``) see the PropertyAccessor.
-    """
-
-    __slots__ = ()
-
-
-class PropertyAccessor:
-    """The getter and/or setter (JS functions, or None) of one accessor property."""
-
-    __slots__ = ("get", "set")
-
-    def __init__(self, get: Any = None, set: Any = None) -> None:  # noqa: A002 (JS names)
-        self.get = get
-        self.set = set
-
-
-def define_property(obj: AccessorObject, key: str, value: Any, kind: int) -> None:
-    """An object literal's property definition: 0 data, 1 getter, 2 setter (§13.2.5.5)."""
-    if kind == 0:
-        dict.__setitem__(obj, key, value)
-        return
-    acc = dict.get(obj, key)
-    if type(acc) is not PropertyAccessor:
-        acc = PropertyAccessor()
-        dict.pop(obj, key, None)  # a redefinition moves nothing: JS keeps the first position
-        dict.__setitem__(obj, key, acc)
-    if kind == 1:
-        acc.get = value
-    else:
-        acc.set = value
-
-
-def _accessor_get(obj: AccessorObject, key: str) -> Any:
-    v = dict.get(obj, key, _M)
-    if v is _M:
-        m = OBJECT_PROTO.get(key)
-        return functools.partial(m, obj) if m is not None else undefined
-    if type(v) is PropertyAccessor:
-        return undefined if v.get is None else call_this(v.get, obj)
-    return v
-
-
-def _accessor_set(obj: AccessorObject, key: str, value: Any) -> None:
-    v = dict.get(obj, key)
-    if type(v) is PropertyAccessor:
-        if v.set is not None:  # no setter: the write is ignored (sloppy mode, §10.1.9.2)
-            call_this(v.set, obj, value)
-        return
-    dict.__setitem__(obj, key, value)
 
 
 def _describe(v: Any) -> str:
@@ -179,205 +118,6 @@ def getp(obj: Any, key: Any) -> Any:
     if t is str:
         return _string_get(obj, key)
     return _get_slow(obj, key)
-
-
-# ---------------------------------------------------------------------------- member tables
-#
-# Compiled code reads ``o.name`` (a constant, non-index name) as
-#   ``t['name'] if (k := type(t := o)) is JSObject and 'name' in t else G[k](t)``
-# and calls ``o.name(...)`` as ``M[type(t := o)](t, ...)``, where ``G = getters('name')`` and
-# ``M = invokers('name')`` are bound once per module (a module-level ``ǂgN``/``ǂmN`` name). Each
-# is a dict from a type to a getter ``fn(obj)`` / an invoker ``fn(obj, *args)`` for that name,
-# filled on first use: one dict subscript and one call per access, no allowlist test, no name
-# mangling, no isinstance chain. Only types whose members cannot change at run time get
-# specialised entries (host classes: their allowlists are class constants; strings, numbers,
-# arrays' length and proto methods, Math/JSON-like namespaces); every other type gets a closure
-# over the generic ``getp`` / ``call_method``, so semantics never depend on the table.
-
-def _generic_getter(key: str) -> Callable[[Any], Any]:
-    return lambda obj: getp(obj, key)
-
-
-def _undefined_getter(obj: Any) -> Any:
-    return undefined
-
-
-def _host_getter(t: type, key: str) -> Callable[[Any], Any]:
-    if key in t.js_get and not key.startswith("__"):
-        return operator.attrgetter(_PY_NAMES.get(key, key))
-    return _undefined_getter
-
-
-def _proto_getter(table: dict, key: str, fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    m = table.get(key)
-    if m is None:
-        return fallback
-    if type(m) is Accessor:
-        return m.getter
-    return lambda obj: functools.partial(m, obj)
-
-
-def _object_miss_getter(key: str) -> Callable[[Any], Any]:
-    """A plain object without own ``key`` (the inline test already failed): Object.prototype."""
-    m = OBJECT_PROTO.get(key)
-    if m is None:
-        return lambda obj: obj.get(key, undefined)  # also reached when the key appeared since
-    return lambda obj: obj[key] if key in obj else functools.partial(m, obj)
-
-
-def _namespace_getter(key: str) -> Callable[[Any], Any]:
-    def g(obj: Any) -> Any:
-        v = dict.get(obj, key, _M)
-        return getp(obj, key) if v is _M else v
-    return g
-
-
-def _make_getter(t: type, key: str) -> Callable[[Any], Any]:
-    if issubclass(t, HostObject):
-        return _host_getter(t, key)
-    if t is JSObject:
-        return _object_miss_getter(key)
-    if t is str or t is JSArray:
-        if key == "length":
-            return len
-        if t is str:
-            return _proto_getter(STRING_PROTO, key, _undefined_getter)
-        return _generic_getter(key)
-    if t is int or t is float:
-        return _proto_getter(NUMBER_PROTO, key, _undefined_getter)
-    if t is bool:
-        return _proto_getter(BOOLEAN_PROTO, key, _undefined_getter)
-    if t is BuiltinNamespace:
-        return _namespace_getter(key)
-    return _generic_getter(key)
-
-
-class _Getters(dict):
-    """type -> getter for one JS name (filled on first use of each type)."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: str) -> None:
-        super().__init__()
-        self.key = key
-
-    def __missing__(self, t: type) -> Callable[[Any], Any]:
-        g = self[t] = _make_getter(t, self.key)
-        return g
-
-
-_GETTERS: dict[str, _Getters] = {}
-
-
-def getters(key: str) -> dict[type, Callable[[Any], Any]]:
-    """The getter table of a member name (shared by every module that reads ``.key``)."""
-    tbl = _GETTERS.get(key)
-    if tbl is None:
-        tbl = _GETTERS[key] = _Getters(key)
-    return tbl
-
-
-def _generic_invoker(key: str) -> Callable[..., Any]:
-    return lambda obj, *args: call_method(obj, key, *args)
-
-
-def _object_invoker(key: str) -> Callable[..., Any]:
-    """``o.key(...)`` on a plain object: own function, else Object.prototype's method."""
-    proto = OBJECT_PROTO.get(key)
-
-    def inv(obj: Any, *args: Any) -> Any:
-        f = obj.get(key, None)
-        if f is None:
-            if proto is not None:
-                return proto(obj, *args)
-            return call_method(obj, key, *args)
-        if type(f) is JSFunction:
-            return f.fn(obj, *args)
-        if callable(f) and not isinstance(f, (dict, list)):
-            return f(*args)
-        return call_method(obj, key, *args)
-    return inv
-
-
-def _namespace_invoker(key: str) -> Callable[..., Any]:
-    """``Math.floor(x)``, ``JSON.stringify(v)``: members are plain callables taking no ``this``."""
-    def inv(obj: Any, *args: Any) -> Any:
-        f = dict.get(obj, key)
-        if f is not None and type(f) is not JSFunction and type(f) is not JSObject and callable(f):
-            return f(*args)
-        return call_method(obj, key, *args)
-    return inv
-
-
-def _host_invoker(t: type, key: str) -> Callable[..., Any]:
-    if key not in t.js_get or key.startswith("__"):
-        return _generic_invoker(key)
-    name = _PY_NAMES.get(key, key)
-    # A plain function found on the class is the method itself when instances have no __dict__
-    # that could shadow it (host classes use __slots__): call it unbound, no bound-method object.
-    for klass in t.__mro__:
-        if name in klass.__dict__:
-            attr = klass.__dict__[name]
-            if type(attr) is _PYFUNC and not t.__dictoffset__:
-                return attr
-            break
-    return lambda obj, *args: getattr(obj, name)(*args)
-
-
-def _proto_invoker(table: dict, key: str) -> Callable[..., Any]:
-    m = table.get(key)
-    if m is None or type(m) is Accessor:
-        return _generic_invoker(key)
-    return m  # the table's functions take ``this`` first: exactly an invoker
-
-
-def _make_invoker(t: type, key: str) -> Callable[..., Any]:
-    if issubclass(t, HostObject):
-        return _host_invoker(t, key)
-    if t is JSObject:
-        return _object_invoker(key)
-    if t is str:
-        return _proto_invoker(STRING_PROTO, key)
-    if t is JSArray:
-        return _proto_invoker(ARRAY_PROTO, key)
-    if t is int or t is float:
-        return _proto_invoker(NUMBER_PROTO, key)
-    if t is bool:
-        return _proto_invoker(BOOLEAN_PROTO, key)
-    if t is BuiltinNamespace:
-        return _namespace_invoker(key)
-    return _generic_invoker(key)
-
-
-class _Invokers(dict):
-    """type -> invoker ``fn(obj, *args)`` for one JS name (filled on first use of each type)."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: str) -> None:
-        super().__init__()
-        self.key = key
-
-    def __missing__(self, t: type) -> Callable[..., Any]:
-        f = self[t] = _make_invoker(t, self.key)
-        return f
-
-
-_INVOKERS: dict[str, _Invokers] = {}
-
-
-def invokers(key: str) -> dict[type, Callable[..., Any]]:
-    """The invoker table of a method name (shared by every module that calls ``.key()``)."""
-    tbl = _INVOKERS.get(key)
-    if tbl is None:
-        tbl = _INVOKERS[key] = _Invokers(key)
-    return tbl
-
-
-# Helpers compiled code refers to as ``ǂname`` beyond engine._HELPER_NAMES (compiler registers them).
-COMPILED_HELPERS: dict[str, Any] = {ESCAPE + name: v for name, v in (
-    ("getters", getters), ("invokers", invokers), ("bool", bool), ("str", str), ("int", int), ("float", float),
-    ("AccessorObject", AccessorObject), ("define_property", define_property), ("to_string", to_string))}
 
 
 def _array_get(arr: JSArray, key: Any) -> Any:
@@ -489,36 +229,6 @@ def _error_get(err: JSErrorObject, key: str) -> Any:
     return undefined if v is _M else v
 
 
-# Direct calls ``f(x)`` compile to plain Python calls; when ``f`` is not callable, Python says
-# "'int' object is not callable". To say V8's "f is not a function" without any cost on the
-# normal path, the compiler records each code object's direct call sites, (line, col) -> name,
-# and the error path maps the failing instruction's position back to the callee's name.
-CALL_SITES: "weakref.WeakKeyDictionary[Any, dict[tuple[int, int], str]]" = weakref.WeakKeyDictionary()
-
-
-def not_callable_error(exc: BaseException) -> JSThrow | None:
-    """``TypeError: f is not a function`` for a Python TypeError raised by a compiled direct
-    call of a non-callable ``f``; None when ``exc`` is anything else."""
-    if type(exc) is not TypeError or "is not callable" not in str(exc):
-        return None
-    tb = exc.__traceback__
-    if tb is None:
-        return None
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    code = tb.tb_frame.f_code
-    sites = CALL_SITES.get(code)
-    if sites is None:
-        return None
-    pos = next(itertools.islice(code.co_positions(), tb.tb_lasti // 2, None), None)
-    name = sites.get((pos[0], pos[2])) if pos is not None else None
-    if name is None:
-        return None
-    err = type_error(f"{name} is not a function")
-    err.__traceback__ = exc.__traceback__
-    return err
-
-
 def fn_name(f: Any) -> str:
     if type(f) is JSFunction:
         return f.name
@@ -586,6 +296,10 @@ def set(obj: Any, key: Any, value: Any) -> Any:  # noqa: A001 (the contract's na
                 obj.append(value)
         elif key == "length":
             _set_length(obj, value)
+        # Other names (`arr.foo = 1`) are dropped: JS keeps them, but a JSArray has no place to
+        # hold them (values.py: ``__slots__ = ()``, and a list is not weakly referenceable, so
+        # no side table can key on it without leaking). Storing them needs a ``props`` slot on
+        # JSArray, as builtins/regexp.py's JSMatch has; see the engine report.
         return value
     return _set_slow(obj, key, value)
 
@@ -679,7 +393,7 @@ def delete(obj: Any, key: Any) -> bool:
 def has(key: Any, obj: Any) -> bool:
     """``key in obj`` (§13.10.1)."""
     t = type(obj)
-    if t is JSObject or t is JSObjectP or t is JSErrorObject:
+    if t is JSObject or t is JSObjectP or t is JSErrorObject or t is AccessorObject:
         k = key if type(key) is str else to_object_key(key)
         if k in obj:
             return True
@@ -719,6 +433,10 @@ def instanceof(v: Any, ctor: Any) -> bool:
 
 from pipyd.js.runtime_ops import *  # noqa: E402,F401,F403  (operators, calls, iteration)
 from pipyd.js.runtime_ops import _FUNCTION_METHODS  # noqa: E402
+from pipyd.js.runtime_members import (  # noqa: E402,F401  (member tables, accessors, call sites)
+    CALL_SITES, COMPILED_HELPERS, AccessorObject, PropertyAccessor, _accessor_get, _accessor_set,
+    define_property, getters, invokers, not_callable_error,
+)
 
 
 def _load_protos() -> None:

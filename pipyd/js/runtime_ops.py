@@ -302,12 +302,12 @@ def call_method(obj: Any, key: Any, *args: Any) -> Any:
     """``obj[key](...args)`` with ``this = obj``, without allocating a bound method."""
     t = type(obj)
     if t is JSObject:
-        f = obj.get(key, None)
-        if f is None:
+        f = obj.get(key, rt._M)
+        if f is rt._M:  # not an own property (an own `null` must not reach the prototype)
             m = rt.OBJECT_PROTO.get(key)
             if m is not None:
                 return m(obj, *args)
-            f = obj.get(key, undefined) if type(key) is str else rt.get(obj, key)
+            f = undefined if type(key) is str else rt.get(obj, key)
     elif t is JSArray:
         m = rt.ARRAY_PROTO.get(key) if type(key) is str else None
         if m is not None:

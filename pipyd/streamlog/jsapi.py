@@ -219,7 +219,10 @@ class StreamLogJS(HostObject):
         if api is None:
             from pipyd.filters.streamlog import api_for
             opts = self._serve_options()
-            api = self._api = api_for(_DEFAULT_OPTIONS if opts is None else opts)
+            try:
+                api = self._api = api_for(_DEFAULT_OPTIONS if opts is None else opts)
+            except StoreError as e:     # e.g. a store option naming an unknown backend
+                raise js_error("Error", f"streamlog: cannot open the store: {e.message}") from None
             # Webhooks registered before a restart resume once the manager is loaded; appends
             # made from scripts must reach them even if no webhook request came in yet.
             task = asyncio.get_running_loop().create_task(api.webhooks.load())

@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, printed as figures and ratios against references run alongside.
 
-Usage: python -m tests.bench [name ...]   (names: engine, http, serve)
+Usage: python -m tests.bench [name ...]   (names: engine, http, proxy, serve, streamlog)
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ SUITES = {
     "http": ("tests.bench.http_hello", "HTTP hello: pipyd vs uvloop+httptools vs aiohttp (wrk, 50 connections)"),
     "proxy": ("tests.bench.http_proxy", "Reverse proxy: pipyd vs nginx vs aiohttp, same upstream (wrk, 50 connections)"),
     "serve": ("tests.bench.micro_serve", "HTTP serving without sockets: pipyd vs a minimal httptools protocol"),
+    "streamlog": ("tests.bench.streamlog", "Stream-log: durable appends, range reads, SSE fan-out; pipyd vs Redis Streams"),
 }
 
 

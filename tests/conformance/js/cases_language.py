@@ -308,6 +308,8 @@ ENGINE_GAPS = [  # fixed gaps: label chains, accessors, named function expressio
     ("let o = {get x() { return 1 }}; ({...o}).x + 1", 2), ("let o = {get x() { return 1 }}; o.hasOwnProperty('x')", True),
     ("let o = {get ['a' + 'b']() { return 7 }}; o.ab", 7), ("let o = {get() { return 1 }, set: 2}; [o.get(), o.set]", [1, 2]),
     ("let o = {get x() { return 1 }}; typeof o", "object"),
+    ("let n = 0; let o = {get x() { n++; return undefined }}; ['x' in o, 'y' in o, 'toString' in o, n]", [True, False, True, 0]),
+    ("let o = {toString: null}; o.toString()", Throws("TypeError", "is not a function")),
     ("let fs = []; for (var i = 0; i < 2; i++) fs.push(function g() { return g }); [fs[0]() === fs[0], fs[1]() === fs[1], fs[0] === fs[1]]",
      [True, True, False]),
     ("let make = () => function f(n) { return n ? f(n - 1) + 1 : 0 }; let a = make(), b = make(); [a === b, a(3), b(2)]", [False, 3, 2]),
@@ -321,7 +323,14 @@ ENGINE_GAPS = [  # fixed gaps: label chains, accessors, named function expressio
     ("'n=' + {toString() { return 'T' }}", "n=T"), ("let a = 'x'; a.length + 'abc'.length", 4),
     ("Math.max(1, Math.floor(7 / 2))", 3), ("let M = {floor: x => 'own'}; M.floor(1)", "own"),
     ("let a = [1, 2, 3]; [a.length, a.map(x => x * 2).filter(x => x % 3 === 0)]", [3, [6]]),
-    ("let x = -7; [x % 3, 7 % -3, 6 / 3, 7 / 2]", [-1, 1, 2, 3.5]), ("(5).toFixed(1)", "5.0"), ("true.toString()", "true"),
+    ("let x = -7; [x % 3, 7 % -3, 6 / 3, 7 / 2]", [-1, 1, 2, 3.5]),
+    ("let x = 9007199254740991; [x + 2, x - -1, x * 2]", [9007199254740992, 9007199254740992, 18014398509481982]),
+    ("let x = '5'; [x * 2, x + 1, x - 1, x % 3, x < 10, x >= 5]", [10, "51", 4, 2, True, True]),
+    ("let x = 2.5; [x * 2, x < 3, x >= 2.5, x % 1]", [5, True, True, 0.5]), ("let x; [x + 1, x < 1, x > 1]", [NaN, False, False]),
+    ("let x = -0; [x * 2, x + 0, x - 0]", [NEG_ZERO, 0, NEG_ZERO]), ("let x = -4; [x % 2, x * 0]", [NEG_ZERO, NEG_ZERO]),
+    ("let x = NaN; [x < 1, x >= 1, x % 2]", [False, False, NaN]), ("let b = true; [b + 1, b < 2, b * 3]", [2, True, 3]),
+    ("let x = 3; [x * 3000000000, x < 3.5]", [9000000000, True]),
+    ("let s = ''; let n = 0; let o = {}; [s || 'd', n || 'z', o && 1, NaN || 2, 'a' && 'b', !!s]", ["d", "z", 1, 2, "b", False]), ("(5).toFixed(1)", "5.0"), ("true.toString()", "true"),
 ]
 
 CASES = (ADDITION + ARITHMETIC + BITWISE + EQUALITY + COMPARISON + LOGICAL + TYPEOF + DELETE_IN_INSTANCEOF
