@@ -7,7 +7,7 @@ finished at ``MessageEnd`` (or a ``StreamEnd`` that cuts the message short). Eve
 message pass through untouched.
 
 Formats: ``deflate`` is the zlib format HTTP means by that token (RFC 9110 §8.4.1.2), ``gzip``
-RFC 1952, ``brotli`` RFC 7932 (the optional ``brotli`` package). Decompressing ``inflate``
+RFC 1952, ``brotli`` RFC 7932 (the ``brotli`` package). Decompressing ``inflate``
 accepts both zlib and gzip streams (zlib's automatic header detection).
 
 Where pipyd differs from Pipy 0.70 on purpose (its C++ has bugs here): Data events are not also
@@ -20,6 +20,8 @@ passed the undecodable bytes on).
 from __future__ import annotations
 
 import zlib
+
+import brotli
 from typing import Any
 
 from pipyd import log
@@ -36,24 +38,13 @@ _BROTLI_QUALITY = (5, 0, 11)  # 'default': a streaming-friendly quality, not bro
 _HTTP_TOKEN = {"deflate": "deflate", "gzip": "gzip", "brotli": "br"}
 _OUT_CHUNK = 65536  # decompressed output is emitted in pieces of at most this size
 
-BROTLI_MISSING = "brotli support needs the brotli package (pip install brotli)"
-
-
-def _brotli() -> Any:
-    try:
-        import brotli  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return brotli
-
-
 class _BrotliCompressor:
     """The zlib compressobj interface (``compress``/``flush``) over brotli.Compressor."""
 
     __slots__ = ("c",)
 
     def __init__(self, quality: int) -> None:
-        self.c = _brotli().Compressor(quality=quality)
+        self.c = brotli.Compressor(quality=quality)
 
     def compress(self, b: bytes) -> bytes:
         return self.c.process(b)
@@ -68,8 +59,6 @@ def new_compressor(method: str, level: int) -> Any:
         return zlib.compressobj(_ZLIB_LEVELS[level], zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     if method == "deflate":
         return zlib.compressobj(_ZLIB_LEVELS[level], zlib.DEFLATED, zlib.MAX_WBITS)
-    if _brotli() is None:
-        raise RuntimeError(BROTLI_MISSING)
     return _BrotliCompressor(_BROTLI_QUALITY[level])
 
 
@@ -98,8 +87,6 @@ class CompressBase(Filter):
         f = cls.__new__(cls)
         f.method = _enum_option(cls.NAME, options, "method", METHODS)
         f.level = _enum_option(cls.NAME, options, "level", LEVELS)
-        if f.method == "brotli" and _brotli() is None:
-            raise type_error(f"{cls.NAME}: {BROTLI_MISSING}")
         f.reset()
         return f
 
@@ -130,11 +117,7 @@ class CompressBase(Filter):
             return None
         if self.HTTP and not self._mark_http(start, method):
             return None
-        try:
-            return new_compressor(method, LEVELS[level])
-        except RuntimeError as exc:
-            log.error(f"[{self.NAME}] {exc}")
-            return None
+        return new_compressor(method, LEVELS[level])
 
     def _mark_http(self, start: MessageStart, method: str) -> bool:
         """Set content-encoding; False when the body is already encoded (leave it alone)."""
@@ -218,7 +201,7 @@ class _BrotliDecompressor:
     __slots__ = ("d",)
 
     def __init__(self) -> None:
-        self.d = _brotli().Decompressor()
+        self.d = brotli.Decompressor()
 
     def decompress(self, b: bytes) -> list[bytes]:
         if self.d.is_finished():
@@ -228,11 +211,9 @@ class _BrotliDecompressor:
 
 
 def new_decompressor(algorithm: str) -> Any:
-    """'inflate' (zlib/gzip) or 'brotli'; RuntimeError when brotli is not installed."""
+    """'inflate' (zlib/gzip) or 'brotli'."""
     if algorithm == "inflate":
         return _Inflater()
-    if _brotli() is None:
-        raise RuntimeError(BROTLI_MISSING)
     return _BrotliDecompressor()
 
 
@@ -281,11 +262,7 @@ class DecompressBase(Filter):
             self.next.process(Data.from_chunks(out))
 
     def _new(self, algorithm: str) -> Any:
-        try:
-            return new_decompressor(algorithm)
-        except RuntimeError as exc:
-            log.error(f"[{self.NAME}] {exc}")
-            return None
+        return new_decompressor(algorithm)
 
 
 @register("decompressMessage")
@@ -300,8 +277,6 @@ class DecompressMessage(DecompressBase):
         if type(algorithm) is str:
             if algorithm not in ("inflate", "brotli"):
                 raise type_error(f"decompressMessage: unknown compression algorithm: {algorithm}")
-            if algorithm == "brotli" and _brotli() is None:
-                raise type_error(f"decompressMessage: {BROTLI_MISSING}")
         elif not callable(algorithm):
             raise type_error("decompressMessage: argument #1 expects a string or a function")
         f = cls.__new__(cls)

@@ -8,8 +8,7 @@ names them; the worker sets ``File.root``.
 ``toMessage(acceptEncoding?)`` picks, in Pipy's order, the ``.br`` variant when the
 ``accept-encoding`` value names ``br``, else the ``.gz`` one when it names ``gzip``, sending it
 with ``content-encoding``; otherwise the plain file, or, when only compressed variants exist, the
-gzip one decompressed. (Python has no brotli decoder in the standard library, so a file that
-exists only as ``.br`` is sent with ``content-encoding: br`` whatever the client accepts.)
+gzip (or brotli) one decompressed.
 ``content-type`` comes from the extension of the plain name.
 """
 from __future__ import annotations
@@ -17,6 +16,8 @@ from __future__ import annotations
 import gzip
 import os
 from typing import Any, ClassVar
+
+import brotli
 
 from pipyd.events import Data, Message
 from pipyd.js.values import HostObject, JSObject, js_error, type_error, undefined
@@ -78,14 +79,16 @@ class File(HostObject):
     def toMessage(self, accept_encoding: Any = undefined) -> Message:  # noqa: N802 (Pipy's name)
         accept = accept_encoding.lower() if type(accept_encoding) is str else ""
         headers = JSObject({"content-type": self._type})
-        if self._br is not None and ("br" in accept or (self._plain is None and self._gz is None)):
+        if self._br is not None and "br" in accept:
             body, headers["content-encoding"] = self._br, "br"
         elif self._gz is not None and "gzip" in accept:
             body, headers["content-encoding"] = self._gz, "gzip"
         elif self._plain is not None:
             body = self._plain
+        elif self._gz is not None:
+            body = gzip.decompress(self._gz)
         else:
-            body = gzip.decompress(self._gz or b"")
+            body = brotli.decompress(self._br or b"")
         return Message(JSObject({"status": 200, "headers": headers}), Data.from_bytes(body))
 
     def __repr__(self) -> str:

@@ -47,3 +47,14 @@ def test_only_compressed_is_decompressed(root):
 
 def test_paths_stay_in_root(root, tmp_path):
     assert File.from_("/../../etc/passwd") is None
+
+
+def test_br_only_file_is_decompressed_for_a_client_without_br(tmp_path, monkeypatch):
+    import brotli
+    from pipyd.api import http_file
+    (tmp_path / "page.html.br").write_bytes(brotli.compress(b"<p>hi</p>"))
+    monkeypatch.setattr(http_file.File, "root", str(tmp_path))
+    f = http_file.File.from_("/page.html")
+    plain = f.toMessage("gzip")
+    assert plain.body.to_bytes() == b"<p>hi</p>" and "content-encoding" not in plain.head["headers"]
+    assert f.toMessage("gzip, br").head["headers"]["content-encoding"] == "br"
