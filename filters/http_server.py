@@ -48,7 +48,7 @@ class _Request:
         self.bodiless = bodiless
         self.upgrade = upgrade
         self.http10 = http10
-        self.pending: list = []  # response events waiting for earlier responses
+        self.pending: list | None = None  # response events waiting for earlier responses
         self.status = 0
         self.started = False
         self.done = False
@@ -181,7 +181,10 @@ class _HTTPServer(JointFilter):
             return
         q = self.queue
         if r.pending or not q or q[0] is not r:
-            r.pending.append(evt)
+            if r.pending is None:
+                r.pending = [evt]  # allocated on first use: most responses never wait
+            else:
+                r.pending.append(evt)
             if q and q[0] is r:
                 self._flush()
             return
@@ -244,7 +247,7 @@ class _HTTPServer(JointFilter):
                 if not r.pending:
                     break
                 events = r.pending
-                r.pending = []
+                r.pending = None
                 for evt in events:
                     if r.done:
                         if r.tunnel:

@@ -276,30 +276,35 @@ class Daemon:
         self.stopping = False
         self.exit_code = 0
         self.reloading = False
+        self.started = False  # the worker's roots are open (reload needs them)
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         self.done = loop.create_future()
         from pipyd.worker import Worker
         o = self.options
+        # Handlers first: once a port accepts, a signal must never get its default action
+        # (a SIGTERM killing us mid-request, a SIGHUP killing instead of reloading).
+        if not o.verify:
+            self._install_signals(loop)
         try:
-            self.worker = getattr(o, "preloaded", None) or Worker(o.entry, o)
-            ok = await _maybe(self.worker.start())
-        except Exception as e:  # a load failure (LoadError) or a port that cannot open
-            for line in str(e).splitlines() or [type(e).__name__]:
-                log.error(line)
-            return EXIT_FAILURE
-        if ok is False:
-            return EXIT_FAILURE
-        if o.verify:
-            await _maybe(self.worker.shutdown(0))
-            return 0
-        self._install_signals(loop)
-        try:
+            try:
+                self.worker = getattr(o, "preloaded", None) or Worker(o.entry, o)
+                ok = await _maybe(self.worker.start())
+            except Exception as e:
+                log.error(f"{e}")
+                return EXIT_FAILURE
+            if ok is False:
+                return EXIT_FAILURE
+            if o.verify:
+                await _maybe(self.worker.shutdown(0))
+                return 0
+            self.started = True
             return await self.done
         finally:
-            self._remove_signals()
-            log.info("Done.")
+            if not o.verify:
+                self._remove_signals()
+                log.info("Done.")
 
     # -- default signal handling (§6), through the table tasks can override -------------------
 
@@ -339,7 +344,7 @@ class Daemon:
     def restart(self) -> None:
         """Reload the codebase (SIGHUP, `pipy.restart()`); the old one keeps running on
         failure (§1.6)."""
-        if self.stopping or self.reloading:
+        if self.stopping or self.reloading or not self.started:
             return
         self.reloading = True
         asyncio.get_running_loop().create_task(self._reload())

@@ -131,7 +131,7 @@ def test_acknowledged_appends_survive_sigkill(tmp_path, monkeypatch):
                               f"r{rnd}c{i}") for i in range(CLIENTS)]
             for c in clients:
                 c.start()
-            time.sleep(rng.uniform(0.4, 1.2))
+            time.sleep(rng.uniform(0.3, 0.9))
             d.proc.send_signal(signal.SIGKILL)
             d.proc.wait(5)
             for c in clients:
