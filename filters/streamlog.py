@@ -84,6 +84,18 @@ def _header_text(v: Any) -> str:
     return str(v)
 
 
+def _resume_webhooks(opts: dict) -> None:
+    """Start the store's webhook deliveries as the worker starts, so deliveries pending before a
+    restart go on without waiting for a request (the manager loads once per store)."""
+    task = asyncio.ensure_future(api_for(opts).webhooks.load())
+    task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: "asyncio.Future") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error(f"[serveStreamLog] cannot resume webhooks: {task.exception()}")
+
+
 class _Sink:
     """Where an SSE consumer writes: the filter's output, paced by the connection."""
 
@@ -128,6 +140,12 @@ class ServeStreamLog(Filter):
             v = f.options.get(k)
             if v is not None and type(v) not in (int, float):
                 raise type_error(f"serveStreamLog: option {k} expects a number of seconds")
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # configured outside the daemon (tests, tools): nothing to resume
+            loop = None
+        if loop is not None:
+            loop.call_soon(_resume_webhooks, f.options)
         return f
 
     def reset(self) -> None:
@@ -189,6 +207,16 @@ class ServeStreamLog(Filter):
         sink = _Sink(self)
         self.consumer = res.make_consumer(sink)
         await self.consumer.start()
+
+    def shutdown(self) -> None:
+        """Graceful stop: an endless SSE response ends now, so the daemon need not wait out its
+        grace period; EventSource reconnects with Last-Event-ID to whoever serves next.
+        Ordinary answers finish on their own."""
+        consumer = self.consumer
+        if consumer is not None:
+            self.consumer = None
+            consumer.close()
+            _Sink(self).end()
 
     def dump(self) -> str:
         return self.NAME
