@@ -16,12 +16,11 @@ run: $(STAMP)
 	$(BIN)/pipyd conf/pipyd.yaml
 
 test: $(STAMP)
-	sh scripts/ensure-test-deps.sh
+	sh scripts/ensure-test-deps.sh chromium:chromium
 	$(BIN)/python -m pytest tests
 
 bench: $(STAMP)
-	@command -v wrk >/dev/null && command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk nginx-light)
-	@sh scripts/ensure-test-deps.sh
+	@sh scripts/ensure-test-deps.sh chromium:chromium wrk:wrk nginx:nginx-light redis-server:redis-server
 	$(BIN)/python -m tests.bench
 
 lint: $(STAMP)

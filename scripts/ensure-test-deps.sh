@@ -1,14 +1,16 @@
 #!/bin/sh
-# System packages the tests and benchmarks need (`make test`, `make bench` run this first):
-#   chromium      tests/integration/test_streamlog_browser.py (EventSource in a real browser)
-#   redis-server  tests/bench/streamlog.py (Redis Streams, the reference next to the stream-log)
+# System packages the tests and benchmarks need, given as command:package pairs:
+#   make test   chromium:chromium     tests/integration/test_streamlog_browser.py (EventSource)
+#   make bench  also wrk:wrk nginx:nginx-light redis-server:redis-server (reference servers)
 # Installs the missing ones with apt when running as root; otherwise says what to install and
 # fails, so a missing browser is an error rather than a silently skipped test.
 set -eu
 
 missing=""
-command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
-command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+for pair in "$@"; do
+    cmd=${pair%%:*}
+    command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing="$missing ${pair#*:}"
+done
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then
@@ -21,6 +23,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 # shellcheck disable=SC2086  # word splitting of the package list is intended
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-for cmd in $missing; do
-    command -v "$cmd" >/dev/null 2>&1 || { echo "ensure-test-deps: $cmd still missing" >&2; exit 1; }
+for pair in "$@"; do
+    cmd=${pair%%:*}
+    command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || {
+        echo "ensure-test-deps: $cmd still missing after installing ${pair#*:}" >&2; exit 1; }
 done
