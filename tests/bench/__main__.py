@@ -11,6 +11,7 @@ SUITES = {
     "engine": ("tests.bench.engine", "PipyJS callbacks vs hand-written Python"),
     "http": ("tests.bench.http_hello", "HTTP hello: pipyd vs uvloop+httptools vs aiohttp (wrk, 50 connections)"),
     "proxy": ("tests.bench.http_proxy", "Reverse proxy: pipyd vs nginx vs aiohttp, same upstream (wrk, 50 connections)"),
+    "proxy-micro": ("tests.bench.micro_proxy", "Reverse proxy without sockets: pipyd vs a minimal httptools proxy"),
     "serve": ("tests.bench.micro_serve", "HTTP serving without sockets: pipyd vs a minimal httptools protocol"),
     "streamlog": ("tests.bench.streamlog", "Stream-log: durable appends, range reads, SSE fan-out; pipyd vs Redis Streams"),
 }

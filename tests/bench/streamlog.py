@@ -318,3 +318,46 @@ async def _measure_redis(port: int, seconds: float) -> dict:
         indexed = [dict(enumerate(a)) for a in arrivals]
         fanout.append((f"redis XREAD BLOCK, {n} subs", _latency_stats(indexed, sent)))
     return {"single": single, "bulk": bulk, "read": read, "fanout": fanout}
+
+
+# -- fan-out only --------------------------------------------------------------------------------
+
+def run_fanout() -> Rows:
+    """Only the SSE fan-out figures, pipyd and Redis (``python -m tests.bench.streamlog fanout``)."""
+    with tempfile.TemporaryDirectory() as tmp, _on_cpu(0):
+        with _pipyd(os.path.join(tmp, "store")) as port:
+            ours = _run_async(lambda: _fanout_pipyd(port))
+        os.mkdir(os.path.join(tmp, "redis"))
+        with ref_redis.redis_server(os.path.join(tmp, "redis")) as port:
+            ref = _run_async(lambda: _fanout_redis(port))
+    rows: Rows = []
+    for label, stats in [*ours, *ref]:
+        rows.append((f"{label}: p50 / p99 ms", f"{stats[0]:.1f} / {stats[1]:.1f}"))
+        if stats[2] < stats[3]:
+            rows.append((f"{label}: delivered", f"{stats[2]} of {stats[3]}"))
+    return rows
+
+
+async def _fanout_pipyd(port: int) -> list:
+    out = []
+    for mode, query in (("notify", ""), ("data", "&include=data")):
+        for n in FANOUT:
+            out.append((f"pipyd SSE {mode}, {n} subs",
+                        await _sse_fanout(port, f"/bench/fan{n}{mode}", query, n)))
+    return out
+
+
+async def _fanout_redis(port: int) -> list:
+    out = []
+    for n in FANOUT:
+        arrivals, sent = await ref_redis.xread_fanout(port, f"fan{n}", n, FANOUT_EVENTS + 1,
+                                                      FANOUT_INTERVAL)
+        out.append((f"redis XREAD BLOCK, {n} subs",
+                    _latency_stats([dict(enumerate(a)) for a in arrivals], sent)))
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+    for label, value in (run_fanout() if sys.argv[1:] == ["fanout"] else run()):
+        print(f"  {label:<58} {value}")
