@@ -187,7 +187,7 @@ async def _profile() -> None:
                 one()
             pr.disable()
             await asyncio.sleep(0)
-        pstats.Stats(pr).sort_stats("tottime").print_stats(40)
+        pstats.Stats(pr).sort_stats(sys.argv[2] if len(sys.argv) > 2 else "tottime").print_stats(60)
 
 
 if __name__ == "__main__":
