@@ -23,3 +23,8 @@ from . import deposit  # noqa: F401  (depositMessage)
 from . import exec_filter  # noqa: F401  (exec)
 from . import deframe  # noqa: F401
 from . import multipart  # noqa: F401  (decodeMultipart)
+from . import tunnel  # noqa: F401  (acceptHTTPTunnel, connectHTTPTunnel)
+from . import socks  # noqa: F401  (acceptSOCKS, connectSOCKS)
+from . import proxy_protocol  # noqa: F401  (acceptProxyProtocol, connectProxyProtocol)
+from . import websocket  # noqa: F401  (decodeWebSocket, encodeWebSocket)
+from . import tls  # noqa: F401  (acceptTLS, connectTLS, handleTLSClientHello)

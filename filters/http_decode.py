@@ -156,16 +156,20 @@ class RequestDecoder:
         k = _NAMES.get(name) or header_name(name)
         h = self._headers
         # store_header() inlined: the first occurrence of a name is the common case
+        try:
+            v = value.decode()  # the strict codec's fast path; any byte survives below
+        except UnicodeDecodeError:
+            v = value.decode("utf-8", "surrogateescape")
         if k in h:
             if k == "host":
                 raise ProtocolError(400, "Bad Request")
             if k == "set-cookie":
-                h[k].append(value.decode("utf-8", "surrogateescape"))
+                h[k].append(v)
                 return
         elif k == "set-cookie":
-            h[k] = JSArray([value.decode("utf-8", "surrogateescape")])
+            h[k] = JSArray([v])
             return
-        h[k] = value.decode("utf-8", "surrogateescape")
+        h[k] = v
 
     def _on_headers_complete(self) -> None:
         p = self._parser
@@ -204,7 +208,10 @@ class RequestDecoder:
         head["protocol"] = proto
         head["headers"] = h
         head["method"] = method
-        head["path"] = self._url.decode("utf-8", "surrogateescape")
+        try:
+            head["path"] = self._url.decode()
+        except UnicodeDecodeError:
+            head["path"] = self._url.decode("utf-8", "surrogateescape")
         self.sink.on_message_start(head)
 
     def _on_complete(self) -> None:

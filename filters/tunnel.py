@@ -25,7 +25,7 @@ from typing import Any
 
 from pipyd import log
 from pipyd.events import Data, Message, MessageEnd, MessageStart, StreamEnd
-from pipyd.js.runtime_members import getters
+from pipyd.js.runtime import getters
 from pipyd.js.values import type_error, undefined
 from pipyd.pipeline import FAILED, JointFilter
 from pipyd.registry import register

@@ -31,7 +31,7 @@ import os
 from typing import Any
 
 from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
-from pipyd.js.runtime_members import getters
+from pipyd.js.runtime import getters
 from pipyd.js.values import JSObject, undefined
 from pipyd.pipeline import Filter
 from pipyd.registry import register

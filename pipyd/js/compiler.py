@@ -111,8 +111,12 @@ def _default_positions(mod: ast.Module) -> None:
 class Compiler(ExprMixin, StmtMixin, PatternMixin):
     """Compiles one Program; ``compile_program`` is the entry point."""
 
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, not_context: frozenset[str] = frozenset()) -> None:
         self.filename = filename
+        # Free names compiled as inline context-variable reads (scope.py, "fast path"), and the
+        # names that must not be (they turned out to be module globals: engine.CompiledModule).
+        self.guessed: set[str] = set()
+        self.not_context = not_context
         self.counter = 0
         self.fn = PyFunc(parent=None, is_module=True)
         self.out: list[ast.stmt] = []
@@ -160,15 +164,66 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         if b is None:
             if name == "undefined":
                 return H("u")
+            if name == "__inbound" and name not in self.not_context:
+                return self.inbound_read()
+            if self.is_context_guess(name):
+                # ``d[k] if (c := ACTIVE.current) is not None and k in (d := c.data[S.index])
+                # else k``: the module's own context variable in one dict test; anything else
+                # (imports, globals, errors) through the plain global load and ModuleScope.
+                c, d = self.fresh("c"), self.fresh("d")
+                return ast.IfExp(self.context_test(name, c, d), ast.Subscript(load(d), const(name), ast.Load()),
+                                 load(mangle(name)))
             return load(mangle(name))
         return load(b.pyname)
+
+    def is_context_guess(self, name: str) -> bool:
+        """Free names that start with ``_`` are taken for context variables (Pipy's convention:
+        ``pipy({_target: ''})``); the guess is exact because a miss falls back to the full
+        resolution and a clash with a module global recompiles without it (engine.py)."""
+        if name[:1] != "_" or name in ("__filename", "__inbound") or name in self.not_context:
+            return False
+        self.guessed.add(name)
+        return True
+
+    def context_test(self, name: str, c: str, d: str) -> ast.expr:
+        data = ast.Subscript(ast.Attribute(load(c), "data", ast.Load()),
+                             ast.Attribute(load("__builtins__"), "index", ast.Load()), ast.Load())
+        return ast.BoolOp(ast.And(), [
+            ast.Compare(ast.NamedExpr(store(c), ast.Attribute(H("A"), "current", ast.Load())),
+                        [ast.IsNot()], [const(None)]),
+            ast.Compare(const(name), [ast.In()], [ast.NamedExpr(store(d), data)])])
+
+    def inbound_read(self) -> ast.expr:
+        """``__inbound``: the running context's inbound, unless a context variable or an import
+        of that name comes first (scope.ModuleScope order); other cases through ModuleScope."""
+        self.guessed.add("__inbound")
+        c, d, i = self.fresh("c"), self.fresh("d"), self.fresh("i")
+        own = self.context_test("__inbound", c, d)
+        direct = ast.BoolOp(ast.And(), [
+            ast.Compare(ast.NamedExpr(store(i), ast.Attribute(load(c), "inbound", ast.Load())),
+                        [ast.IsNot()], [const(None)]),
+            ast.Compare(const("__inbound"), [ast.NotIn()],
+                        [ast.Attribute(load("__builtins__"), "imports", ast.Load())])])
+        fallback = load("__inbound")
+        return ast.IfExp(own, ast.Subscript(load(d), const("__inbound"), ast.Load()),
+                         ast.IfExp(ast.BoolOp(ast.And(), [
+                             ast.Compare(load(c), [ast.IsNot()], [const(None)]), direct]), load(i), fallback))
 
     def write_name(self, name: str, value: ast.expr, declaring: bool = False) -> ast.expr:
         """An expression assigning ``value`` to a JS name (its value is ``value``)."""
         b = self.fn.lookup(name)
         if b is None:
-            return ast.Call(ast.Attribute(load("__builtins__"), "assign", ast.Load()),
-                            [const(name), value], [])
+            slow = ast.Call(ast.Attribute(load("__builtins__"), "assign", ast.Load()), [const(name), value], [])
+            if not self.is_context_guess(name):
+                return slow
+            # ``setitem(d, k, v) or v if (v := value) is v and <own context variable> else
+            # S.assign(k, v)``: the value first (§13.15.2), then one dict store.
+            v, c, d = self.fresh("v"), self.fresh("c"), self.fresh("d")
+            test = ast.BoolOp(ast.And(), [ast.Compare(ast.NamedExpr(store(v), value), [ast.Is()], [load(v)]),
+                                          *self.context_test(name, c, d).values])
+            fast = ast.BoolOp(ast.Or(), [hcall("setitem", load(d), const(name), load(v)), load(v)])
+            slow.args[1] = load(v)
+            return ast.IfExp(test, fast, slow)
         if b.kind == "fself" and not declaring:
             return value  # assigning a named function expression's own name is a no-op
         if b.kind == "const" and not declaring:
@@ -187,6 +242,14 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
     def assign_stmt(self, name: str, value: ast.expr, declaring: bool = False) -> ast.stmt:
         """A statement form of write_name (a plain ``x = v`` where possible)."""
         b = self.fn.lookup(name)
+        if b is None and self.is_context_guess(name):
+            # the statement form of write_name's context-variable store: a plain ``d[k] = v``
+            v, c, d = self.fresh("v"), self.fresh("c"), self.fresh("d")
+            test = ast.BoolOp(ast.And(), [ast.Compare(ast.NamedExpr(store(v), value), [ast.Is()], [load(v)]),
+                                          *self.context_test(name, c, d).values])
+            put = ast.Assign([ast.Subscript(load(d), const(name), ast.Store())], load(v), lineno=None)
+            slow = ast.Call(ast.Attribute(load("__builtins__"), "assign", ast.Load()), [const(name), load(v)], [])
+            return ast.If(test, [put], [ast.Expr(slow)])
         if b is None or (b.kind in ("const", "fself") and not declaring):
             return ast.Expr(self.write_name(name, value, declaring))
         self._note_write(b)
@@ -349,14 +412,22 @@ def _refers_to(body: N.Node, name: str) -> bool:
     return any(n.type == "Identifier" and n.name == name for n in N.walk(body))
 
 
-def compile_program(program: N.Program, filename: str) -> tuple[Any, list[str]]:
+def compile_program(program: N.Program, filename: str,
+                    not_context: frozenset[str] = frozenset()) -> tuple[Any, list[str]]:
     """Compile a parsed Program; returns (code object, top-level names)."""
-    _register_helpers()
-    c = Compiler(filename)
+    code, names, _ = compile_program_ex(program, filename, not_context)
+    return code, names
+
+
+def compile_program_ex(program: N.Program, filename: str,
+                       not_context: frozenset[str] = frozenset()) -> tuple[Any, list[str], frozenset[str]]:
+    """compile_program, also returning the free names compiled as context-variable reads
+    (``not_context`` lists names that must stay plain global loads)."""
+    c = Compiler(filename, not_context)
     mod = c.compile_program(program)
     code = compile(mod, filename, "exec", dont_inherit=True)
     code = _name_functions(code, c.fn_info, c.callees)
-    return code, c.top_level_names()
+    return code, c.top_level_names(), frozenset(c.guessed)
 
 
 def _name_functions(code: Any, info: dict[str, tuple[str, int]], callees: dict) -> Any:
@@ -374,12 +445,3 @@ def _name_functions(code: Any, info: dict[str, tuple[str, int]], callees: dict) 
         runtime.CALL_SITES[code] = callees
     return code
 
-
-def _register_helpers() -> None:
-    """Make the helpers generated code uses beyond engine._HELPER_NAMES available to modules.
-
-    engine.HELPERS is built from a fixed name list; the member tables and fast-path helpers are
-    added here once (engine imports this module, so this runs lazily at the first compile)."""
-    from pipyd.js import engine
-    if E + "getters" not in engine.HELPERS:
-        engine.HELPERS.update(runtime.COMPILED_HELPERS)

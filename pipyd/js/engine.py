@@ -7,12 +7,13 @@ to the module's ``scope.ModuleScope`` for context variables.
 """
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from pipyd.js import runtime
-from pipyd.js.compiler import RESULT, compile_program
+from pipyd.js.compiler import RESULT, compile_program_ex
 from pipyd.js.compiler_names import E
-from pipyd.js.scope import ModuleScope
+from pipyd.js.scope import ACTIVE, ModuleScope
 from pipyd.js.values import JSArray, JSObject, JSThrow, undefined
 
 _HELPER_NAMES = (
@@ -29,7 +30,9 @@ _HELPER_NAMES = (
 def _helpers() -> dict[str, Any]:
     h = {E + name: getattr(runtime, name) for name in _HELPER_NAMES}
     h.update({E + "u": undefined, E + "JSObject": JSObject, E + "JSArray": JSArray,
-              E + "JSThrow": JSThrow, E + "type": type, E + "Exception": Exception, E + "mkfn": runtime.make_function})
+              E + "JSThrow": JSThrow, E + "type": type, E + "Exception": Exception, E + "mkfn": runtime.make_function,
+              E + "A": ACTIVE, E + "setitem": operator.setitem})
+    h.update(runtime.COMPILED_HELPERS)  # member tables and fast-path helpers (runtime_members.py)
     return h
 
 
@@ -42,14 +45,23 @@ def builtin_globals() -> dict[str, Any]:
 
 
 class CompiledModule:
-    """A module compiled once: ``run`` executes its top level in a fresh globals dict."""
+    """A module compiled once: ``run`` executes its top level in a fresh globals dict.
 
-    __slots__ = ("code", "filename", "top_level_names")
+    ``guessed`` are the free names compiled as context-variable reads first (compiler.py,
+    ``is_context_guess``). That order is right only while the name is no module global: when the
+    globals given at run time hold one of them, the module is compiled again without those
+    guesses (once per such set of names; ``source`` is kept for it)."""
 
-    def __init__(self, code: Any, filename: str, top_level_names: list[str]) -> None:
+    __slots__ = ("code", "filename", "top_level_names", "guessed", "program", "variants")
+
+    def __init__(self, code: Any, filename: str, top_level_names: list[str],
+                 guessed: frozenset[str] = frozenset(), program: Any = None) -> None:
         self.code = code
         self.filename = filename
         self.top_level_names = top_level_names
+        self.guessed = guessed
+        self.program = program
+        self.variants: dict[frozenset[str], Any] = {}
 
     def new_globals(self, scope: ModuleScope | None = None,
                     extra_globals: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -59,13 +71,21 @@ class CompiledModule:
         g.update(HELPERS)
         g[E + "G"] = g
         g["__builtins__"] = scope if scope is not None else ModuleScope(0, self.filename)
+        if self.guessed and not self.guessed.isdisjoint(g):
+            g[E + "code"] = self._variant(frozenset(self.guessed.intersection(g)))
         return g
+
+    def _variant(self, clash: frozenset[str]) -> Any:
+        code = self.variants.get(clash)
+        if code is None:
+            code = self.variants[clash] = compile_program_ex(self.program, self.filename, clash)[0]
+        return code
 
     def run(self, scope: ModuleScope | None = None, extra_globals: dict[str, Any] | None = None,
             module_globals: dict[str, Any] | None = None) -> Any:
         """Execute the module; returns the value of its last expression statement."""
         g = module_globals if module_globals is not None else self.new_globals(scope, extra_globals)
-        exec(self.code, g)
+        exec(g.get(E + "code", self.code), g)
         return g.get(RESULT, undefined)
 
 
@@ -74,9 +94,9 @@ def compile_module(source: str, filename: str = "<eval>") -> CompiledModule:
     from pipyd.js.backtrace import remember_source
     from pipyd.js.parser import parse
     program = parse(source, filename)
-    code, names = compile_program(program, filename)
+    code, names, guessed = compile_program_ex(program, filename)
     remember_source(filename, source)
-    return CompiledModule(code, filename, names)
+    return CompiledModule(code, filename, names, guessed, program if guessed else None)
 
 
 def evaluate(source: str, filename: str = "<eval>", globals: dict[str, Any] | None = None) -> Any:

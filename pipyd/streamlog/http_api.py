@@ -161,6 +161,10 @@ class StreamLogAPI:
             from .webhooks import WebhookManager
             webhooks = WebhookManager(store, retry=float(o.get("webhookRetry", 0.5)))
         self.webhooks = webhooks
+        # --- reducers (§7): one manager per store; resumes checkpointed reducers when a loop runs
+        from .reducers import ReducerManager
+        self.reducers = ReducerManager.of(store)
+        # --- end reducers
 
     async def handle(self, req: Request) -> Response | SSEResponse:
         try:
@@ -198,11 +202,21 @@ class StreamLogAPI:
         from . import http_read, http_write
         from .urls import parse_stream_url
         url = parse_stream_url(req.path)
+        # -- §8–§11 (factories.py routes): settings, types, pipes, substreams, built-in streams --
+        from .factories import route as extension_route
+        answer = await extension_route(self, req, url)
+        if answer is not None:
+            return answer
+        # -- end §8–§11 --
         res = url.resource
         if res == "webhooks":
             return await self.webhooks.handle(req, url)
         if res != "stream":
             raise ApiError(404, f"no {res} resource is served here", {"path": req.path})
+        if url.reducer is not None and url.type_format is None:  # --- reducers (§7)
+            if req.method in ("PUT", "DELETE"):
+                self._authorize(req, url)
+            return await self.reducers.handle(req, url)
         if url.type_format is not None or url.expr is not None:
             raise ApiError(404, "event type definitions and reducer expressions are not served"
                            " here", {"path": req.path})

@@ -127,7 +127,10 @@ async def push(api: Any, req: Request, url: Any) -> Response:
     key = stream_key_of(url)
     api.rate_limit(key, len(events))
     pid, seq = _producer(req)
+    from .factories import after_append, before_append   # §8 substreams, §9 types (422)
+    await before_append(api, url, events)
     result = await api.store.append(AppendRequest(key, events, pid, seq))
+    await after_append(api, url, result.indexes, result.duplicate)   # §10 pipes, §11 events
     status = 200 if result.duplicate else 201
     if bulk:
         return json_response(status, list(result.indexes))

@@ -89,12 +89,184 @@ class SSESink:
         return lambda: None
 
 
-class SSEConsumer:
-    """One SSE connection: a cursor into ``key`` and a task that delivers from it."""
+class _Fanout:
+    """Every SSE consumer of one stream on one event loop (one store subscription for all).
 
-    __slots__ = ("store", "key", "selector", "data_mode", "cursor", "sink", "wake", "task",
-                 "sub", "unwatch", "timer", "heartbeat", "max_lag", "length", "closed",
-                 "last_sent")
+    Consumers whose selector is plain (no type, time or end bound) and whose cursor is at the
+    tail sit in ``notify`` or ``data``; there they cost no task, no timer and no store read of
+    their own: a commit's notice builds the notification frame once and writes the same bytes to
+    each (the notice already names the newest index and type), and one page read per commit,
+    encoded once, feeds every data consumer. Everyone else (catching up from a cursor, congested,
+    or narrowed by a selector) is in ``others`` and is woken per notice to read at its own cursor
+    (§6: a slow consumer costs storage reads, not memory), then rejoins the tail when it gets
+    there.
+    """
+
+    __slots__ = ("store", "key", "loop", "sub", "length", "notified", "notify", "data", "others",
+                 "dpos", "pump")
+
+    def __init__(self, store: StreamStore, key: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.store = store
+        self.key = key
+        self.loop = loop
+        self.length = 0         # the longest length seen, from notices and reads
+        self.notified = 0       # the length of the last notice
+        self.notify: set[SSEConsumer] = set()
+        self.data: set[SSEConsumer] = set()   # every cursor here is >= dpos
+        self.others: set[SSEConsumer] = set()
+        self.dpos = 0           # where the data tail's next shared page starts
+        self.pump: asyncio.Task | None = None
+        self.sub = store.subscribe(key, self._on_notice)
+
+    def seen(self, length: int) -> None:
+        if length > self.length:
+            self.length = length
+
+    def remove(self, c: "SSEConsumer") -> None:
+        self.notify.discard(c)
+        self.data.discard(c)
+        self.others.discard(c)
+        if not (self.notify or self.data or self.others):
+            self.sub.close()
+            _FANOUTS.pop((self.store, self.key, self.loop), None)
+            if self.pump is not None:
+                self.pump.cancel()
+
+    def _on_notice(self, notice: StreamNotice) -> None:
+        self.seen(notice.length)
+        if notice.length > self.notified:
+            self.notified = notice.length
+            if self.notify:
+                self._push_notification(notice.last_index, notice.last_type, notice.length)
+        if self.data and self.pump is None and self.length > self.dpos:
+            self.pump = self.loop.create_task(self._pump())
+        if self.others:
+            for c in tuple(self.others):
+                c._wake()
+
+    def _push_notification(self, index: int, event_type: str, length: int) -> None:
+        payload = notification_frame(index, event_type)
+        for c in tuple(self.notify):
+            sink = c.sink
+            if sink.congested():    # it hears about the newest once it drains (coalescing)
+                self.notify.discard(c)
+                self.others.add(c)
+                continue
+            if index > c.last_sent:
+                c.last_sent = index
+                sink.write(payload)
+            c.cursor = length
+
+    def join(self, c: "SSEConsumer") -> bool:
+        """Move a consumer that caught up into a tail; False when it still has to read."""
+        if not c.data_mode:
+            if c.cursor < self.length:
+                return False
+            self.others.discard(c)
+            self.notify.add(c)
+            return True
+        if not self.data:
+            self.dpos = c.cursor        # a pump mid-read sees this and reads again from here
+        elif c.cursor < self.dpos:
+            return False
+        self.others.discard(c)
+        self.data.add(c)
+        if self.pump is None and self.length > self.dpos:
+            self.pump = self.loop.create_task(self._pump())
+        return True
+
+    async def _pump(self) -> None:
+        """Read each new page once, encode each frame once, hand the bytes to every data
+        consumer at the tail (each skips what it already sent: it may have read ahead)."""
+        try:
+            while self.data and self.length > self.dpos:
+                start = self.dpos
+                page = await self.store.read(self.key, Selector(None, start), limit=PAGE_EVENTS,
+                                             max_bytes=PAGE_BYTES)
+                self.seen(page.length)
+                if self.dpos != start:
+                    continue    # the tail emptied and restarted elsewhere meanwhile
+                nxt = page.next_index
+                if nxt <= start:
+                    break
+                frames = [data_frame(ev) for ev in page.events]
+                whole = b"".join(frames)
+                self.dpos = nxt
+                for c in tuple(self.data):
+                    c._push_data(start, nxt, frames, whole)
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # a store failure ends the connections it was feeding
+            from pipyd import log
+            log.error(f"[streamlog] SSE fan-out of {self.key} failed: {exc}")
+            for c in tuple(self.data):
+                c.sink.end()
+                c.close()
+        finally:
+            self.pump = None
+
+
+_FANOUTS: dict[tuple, _Fanout] = {}
+
+
+def _fanout(store: StreamStore, key: str) -> _Fanout:
+    loop = asyncio.get_running_loop()
+    f = _FANOUTS.get((store, key, loop))
+    if f is None:
+        f = _FANOUTS[(store, key, loop)] = _Fanout(store, key, loop)
+    return f
+
+
+class _Heartbeat:
+    """One timer per heartbeat period for every consumer that uses it, instead of one each.
+    A consumer hears a comment at most ``period`` seconds apart (§6: every 15 s)."""
+
+    __slots__ = ("period", "consumers", "timer")
+
+    def __init__(self, period: float) -> None:
+        self.period = period
+        self.consumers: set[SSEConsumer] = set()
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, c: "SSEConsumer") -> None:
+        self.consumers.add(c)
+        if self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(self.period, self._beat)
+
+    def discard(self, c: "SSEConsumer") -> None:
+        self.consumers.discard(c)
+        if not self.consumers and self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _beat(self) -> None:
+        self.timer = None
+        for c in tuple(self.consumers):
+            sink = c.sink
+            if not sink.congested():  # a congested connection is obviously alive already
+                sink.write(COMMENT_HEARTBEAT)
+        if self.consumers:
+            self.timer = asyncio.get_running_loop().call_later(self.period, self._beat)
+
+
+_HEARTBEATS: dict[tuple, _Heartbeat] = {}
+
+
+def _heartbeat(period: float) -> _Heartbeat:
+    key = (period, asyncio.get_running_loop())
+    h = _HEARTBEATS.get(key)
+    if h is None:
+        h = _HEARTBEATS[key] = _Heartbeat(period)
+    return h
+
+
+class SSEConsumer:
+    """One SSE connection: a cursor into ``key``. At the tail it is fed by the stream's
+    ``_Fanout``; otherwise a short-lived task reads at its cursor until it gets there."""
+
+    __slots__ = ("store", "key", "selector", "data_mode", "cursor", "sink", "task", "hub",
+                 "unwatch", "beat", "heartbeat", "max_lag", "closed", "last_sent", "dirty",
+                 "plain")
 
     def __init__(self, store: StreamStore, key: str, selector: Selector, data_mode: bool,
                  cursor: int | None, sink: SSESink, heartbeat: float = HEARTBEAT,
@@ -107,74 +279,111 @@ class SSEConsumer:
         self.sink = sink
         self.heartbeat = heartbeat
         self.max_lag = max_lag
-        self.length = 0
         self.closed = False
         self.last_sent = -1
-        self.wake = asyncio.Event()
+        self.dirty = False
         self.task: asyncio.Task | None = None
-        self.sub: Any = None
+        self.hub: _Fanout | None = None
         self.unwatch: Callable[[], None] | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        self.beat: _Heartbeat | None = None
+        sel = selector
+        self.plain = sel.types is None and sel.since is None and sel.until is None \
+            and sel.end is None
+
+    @property
+    def length(self) -> int:
+        """The stream length this consumer knows of (shared by the stream's consumers)."""
+        return self.hub.length if self.hub is not None else 0
 
     async def start(self) -> None:
         """Subscribe first, then look at the length: no commit can fall between the two."""
-        self.sub = self.store.subscribe(self.key, self._on_notice)
+        self.hub = hub = _fanout(self.store, self.key)
+        hub.others.add(self)
         self.unwatch = self.sink.watch(self._on_congestion)
-        self.length = await self.store.length(self.key)
+        length = await self.store.length(self.key)
+        if self.closed:
+            return
+        hub.seen(length)
         if self.cursor is None:
-            self.cursor = self.length
-        if self.cursor < self.length:
-            self.wake.set()
-        self._arm_heartbeat()
-        self.task = asyncio.get_running_loop().create_task(self._run())
+            self.cursor = length
+        start = self.selector.start
+        if start is not None and (start < 0 or start > self.cursor):
+            self.plain = False  # the shared tail assumes the cursor is the only start bound
+        if self.heartbeat > 0:
+            self.beat = _heartbeat(self.heartbeat)
+            self.beat.add(self)
+        self._wake()
 
     def close(self) -> None:
         """The connection is gone (or we ended it): stop everything. Idempotent."""
         if self.closed:
             return
         self.closed = True
-        if self.sub is not None:
-            self.sub.close()
+        if self.hub is not None:
+            self.hub.remove(self)
         if self.unwatch is not None:
             self.unwatch()
-        if self.timer is not None:
-            self.timer.cancel()
+        if self.beat is not None:
+            self.beat.discard(self)
         if self.task is not None and self.task is not asyncio.current_task():
             self.task.cancel()
 
     # -- wake-ups ----------------------------------------------------------------------------
 
-    def _on_notice(self, notice: StreamNotice) -> None:
-        if notice.length > self.length:
-            self.length = notice.length
-        self.wake.set()
-
-    def _on_congestion(self, congested: bool) -> None:
-        if not congested:
-            self.wake.set()
-
-    def _arm_heartbeat(self) -> None:
-        if self.heartbeat > 0 and not self.closed:
-            self.timer = asyncio.get_running_loop().call_later(self.heartbeat, self._beat)
-
-    def _beat(self) -> None:
+    def _wake(self) -> None:
+        """Something may be new for a consumer off the tail: read at its cursor (one task)."""
         if self.closed:
             return
-        if not self.sink.congested():  # a congested connection is obviously alive already
-            self.sink.write(COMMENT_HEARTBEAT)
-        self._arm_heartbeat()
+        if self.sink.congested():
+            # No read while congested; a data consumer too far behind is cut off now (§6).
+            if self.data_mode and self.length - self.cursor > self.max_lag:
+                self._resync()
+            return                  # _on_congestion wakes us when the buffer drains
+        self.dirty = True
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._run())
 
-    # -- delivery ----------------------------------------------------------------------------
+    def _on_congestion(self, congested: bool) -> None:
+        if not congested and self.hub is not None and self not in self.hub.notify \
+                and self not in self.hub.data:
+            self._wake()
+
+    def _leave_tail(self) -> None:
+        hub = self.hub
+        hub.data.discard(self)
+        hub.notify.discard(self)
+        hub.others.add(self)
+
+    def _push_data(self, start: int, nxt: int, frames: list[bytes], whole: bytes) -> None:
+        """A page [start, nxt) from the shared read; contiguous indexes (plain selector)."""
+        sink = self.sink
+        if sink.congested():
+            self._leave_tail()
+            if self.length - self.cursor > self.max_lag:
+                self._resync()
+            return
+        cursor = self.cursor
+        if cursor <= start:
+            sink.write(whole)
+        elif cursor < nxt:
+            sink.write(b"".join(frames[cursor - start:]))
+        else:
+            return
+        self.cursor = nxt
+        self.last_sent = nxt - 1
+        if sink.congested():        # resumed by _on_congestion, from its own cursor
+            self._leave_tail()
+
+    # -- delivery off the tail ---------------------------------------------------------------
 
     async def _run(self) -> None:
         try:
-            while not self.closed:
-                await self.wake.wait()
-                self.wake.clear()
+            while self.dirty and not self.closed:
+                self.dirty = False
                 if self.sink.congested():
                     if self.data_mode and self.length - self.cursor > self.max_lag:
                         return self._resync()
-                    continue  # _on_congestion wakes us when the buffer drains
+                    return  # _on_congestion wakes us when the buffer drains
                 if self.data_mode:
                     await self._deliver_data()
                 else:
@@ -182,6 +391,9 @@ class SSEConsumer:
                 if self._range_done():
                     self.sink.end()
                     return self.close()
+                if not self.dirty and self.plain and not self.closed \
+                        and not self.sink.congested() and not self.hub.join(self):
+                    self.dirty = True   # the tail moved on while we read: read again
         except asyncio.CancelledError:
             pass
         except Exception as exc:  # a store failure ends this connection only
@@ -189,6 +401,8 @@ class SSEConsumer:
             log.error(f"[streamlog] SSE consumer of {self.key} failed: {exc}")
             self.sink.end()
             self.close()
+        finally:
+            self.task = None
 
     def _range_done(self) -> bool:
         end = self.selector.end
@@ -201,18 +415,21 @@ class SSEConsumer:
 
     async def _deliver_data(self) -> None:
         sel = self.selector
-        while not self.closed and self.cursor < self.length and not self._range_done():
+        hub = self.hub
+        while not self.closed and self.cursor < hub.length and not self._range_done():
             page = await self.store.read(self.key, _from(sel, self.cursor), limit=PAGE_EVENTS,
                                          max_bytes=PAGE_BYTES)
             if self.closed:
                 return
-            self.length = max(self.length, page.length)
+            hub.seen(page.length)
             for ev in page.events:
+                if ev.index < self.cursor:
+                    continue        # a shared tail page got here first
                 self.sink.write(data_frame(ev))
                 self.last_sent = ev.index
                 if self.sink.congested():  # stop mid-page: memory stays at the high-water mark
                     self.cursor = ev.index + 1
-                    if self.length - self.cursor > self.max_lag:
+                    if hub.length - self.cursor > self.max_lag:
                         return self._resync()
                     return  # resumed by _on_congestion
             if page.next_index <= self.cursor:
@@ -222,17 +439,20 @@ class SSEConsumer:
     async def _deliver_notification(self) -> None:
         """Coalesce: one frame naming the newest matching event past the cursor."""
         sel = self.selector
-        plain = sel.types is None and sel.since is None and sel.until is None and sel.end is None
-        if plain:
-            if self.cursor >= self.length:
+        hub = self.hub
+        if self.plain:
+            if self.cursor >= hub.length:
                 return
-            last = await self.store.get(self.key, self.length - 1)
-            self.cursor = self.length
+            length = hub.length
+            last = await self.store.get(self.key, length - 1)
+            if self.closed:
+                return
+            self.cursor = length if length > self.cursor else self.cursor
             return self._notify(last.index, last.eventType)
         newest: Event | None = None
-        while not self.closed and self.cursor < self.length and not self._range_done():
+        while not self.closed and self.cursor < hub.length and not self._range_done():
             page = await self.store.read(self.key, _from(sel, self.cursor))
-            self.length = max(self.length, page.length)
+            hub.seen(page.length)
             if page.events:
                 newest = page.events[-1]
             if page.next_index <= self.cursor:

@@ -334,3 +334,96 @@ def _object(s: dict, indent: str, tag: tuple | None) -> str:
     if s.get("additionalProperties"):
         lines.append(f"{inner}[key: string]: unknown;")
     return "{\n" + "\n".join(lines) + ("\n" if lines else "") + indent + "}"
+
+
+# ------------------------------------------------------------------------------- over HTTP (§9)
+
+async def resolve(configs: Any, base: str, name: str, settings: Any = None,
+                  seen: frozenset = frozenset()) -> dict | None:
+    """The schema of event type ``name`` in stream ``base``'s namespace: its own definitions,
+    then those of the streams it imports (in their order, transitively, cycles ignored)."""
+    s = settings if settings is not None else await configs.get(base)
+    schema = s.types.get(name)
+    if schema is not None:
+        return schema
+    seen = seen | {base}
+    for other in s.import_types:
+        if other not in seen:
+            found = await resolve(configs, other, name, None, seen)
+            if found is not None:
+                return found
+    return None
+
+
+async def check_events(api: Any, base: str, settings: Any, events: list) -> None:
+    """§9 ingest validation: a typed event's data must be JSON (415) matching its schema (422,
+    detail ``{part, eventType, errors}`` with the RFC 8927 error indicators)."""
+    if not settings.types and not settings.import_types:
+        return
+    import json
+    from .factories import configs_for
+    from .http_api import ApiError
+    configs = configs_for(api.store)
+    for part, ev in enumerate(events):
+        schema = await resolve(configs, base, ev.eventType, settings)
+        if schema is None:
+            continue        # untyped event types need no definition
+        try:
+            value = json.loads(ev.data)
+        except ValueError:
+            raise ApiError(415, f"event type {ev.eventType!r} is typed: its data must be JSON",
+                           {"part": part, "eventType": ev.eventType}) from None
+        errors = validate(schema, value)
+        if errors:
+            raise ApiError(422, f"event does not match type {ev.eventType!r}",
+                           {"part": part, "eventType": ev.eventType, "errors": errors})
+
+
+async def get_definition(api: Any, req: Any, url: Any) -> Any:
+    """``GET …:{type}.json`` (the JTD schema) and ``…:{type}.ts`` (a TypeScript interface)."""
+    import json
+    from .factories import configs_for
+    from .http_api import ApiError, Response
+    from .store import NotFound, stream_key
+    if req.method not in ("GET", "HEAD"):
+        raise ApiError(405, "a type definition is changed at /acct/strm:type",
+                       {"allow": "GET, HEAD"}, {"allow": "GET, HEAD, OPTIONS"})
+    base = stream_key(url.account, url.stream)
+    schema = await resolve(configs_for(api.store), base, url.event_type)
+    if schema is None:
+        raise NotFound(f"event type {url.event_type!r} has no definition",
+                       {"eventType": url.event_type})
+    if url.type_format == "json":
+        return Response(200, {"content-type": "application/json"},
+                        json.dumps(schema, separators=(",", ":")).encode())
+    return Response(200, {"content-type": "application/typescript; charset=utf-8"},
+                    typescript(url.event_type, schema).encode())
+
+
+async def put_or_delete(api: Any, req: Any, url: Any) -> Any:
+    """``PUT /acct/strm:type`` with a JTD schema defines the type (201, 200 when replaced);
+    ``DELETE`` removes the definition (204). Types live on the stream or factory, not on one
+    substream, and apply to events going forward (the seed: no backfill)."""
+    from .builtin_streams import record_mutation
+    from .factories import configs_for, read_json
+    from .http_api import Response, json_response
+    from .store import NotFound
+    if url.substream is not None:
+        raise BadRequest("event types are defined on the stream or factory, not on a substream")
+    api._authorize(req, url)
+    cfgs = configs_for(api.store)
+    base = url.base_key
+    s = await cfgs.get(base)
+    name = url.event_type
+    path = f"/{url.account}/{url.stream}:{name}"
+    if req.method == "DELETE":
+        if name not in s.types:
+            raise NotFound(f"event type {name!r} has no definition here", {"eventType": name})
+        await cfgs.record(base, "type-deleted", {"name": name})
+        await record_mutation(api.store, url.account, "type.deleted", {"type": path})
+        return Response(204)
+    schema = check_schema(read_json(req))
+    await cfgs.record(base, "type", {"name": name, "schema": schema})
+    await record_mutation(api.store, url.account, "type.put", {"type": path})
+    return json_response(200 if name in s.types else 201, {"eventType": name, "schema": schema},
+                         {"location": path + ".json"})

@@ -1,0 +1,135 @@
+"""Reducers over HTTP against a real daemon (streamlog.md §7)."""
+import json
+import signal
+import time
+
+from ..daemon import Daemon, free_port
+
+COUNTER = ("(state = {}, event) => ({...state, [event.data.greeting]:"
+           " (state[event.data.greeting] || 0) + 1})")
+
+
+def _post_json(server, path, doc):
+    return server.post(path, json.dumps(doc), Content_Type="application/json")
+
+
+def _logs(server, stream):
+    return server.json(stream + "/logs[0:]")
+
+
+def test_greeting_counter_and_expression(server, stream):
+    for g in ("Hello", "Hi", "Hello"):
+        assert _post_json(server, stream, {"greeting": g})[0] == 201
+    status, _, body = server.request("PUT", stream + ".counter", COUNTER)
+    assert status == 201, body
+    assert server.json(stream + ".counter") == {"Hello": 2, "Hi": 1}
+    assert server.json(stream + ".counter.Hello+1") == 3
+    _post_json(server, stream, {"greeting": "Hi"})
+    assert server.json(stream + ".counter.Hi") == 2      # caught up with the stream as of the GET
+    assert server.request("DELETE", stream + ".counter")[0] == 204
+    assert server.get(stream + ".counter")[0] == 404
+
+
+def test_bad_source_is_400(server, stream):
+    assert server.request("PUT", stream + ".r", "(s, e) => {")[0] == 400
+    assert server.request("PUT", stream + ".r", "42")[0] == 400
+
+
+def test_throwing_reducer_stops_at_last_good_state(server, stream):
+    src = "(s = 0, e) => { if (e.data.n === 3) throw new Error('boom'); return s + e.data.n }"
+    server.request("PUT", stream + ".sum", src)
+    for n in (1, 2, 3, 4):
+        _post_json(server, stream, {"n": n})
+    status, headers, body = server.get(stream + ".sum")
+    assert status == 200 and json.loads(body) == 3
+    assert headers["reducer-status"] == "stopped" and "boom" in headers["reducer-error"]
+    errors = [e for e in _logs(server, stream) if e["eventType"] == "reducer-error"]
+    assert errors and errors[0]["data"]["index"] == 2 and "boom" in errors[0]["data"]["error"]
+
+
+def test_endless_loop_is_stopped_and_others_keep_working(server, stream):
+    server.request("PUT", stream + ".spin", "(s, e) => { while (true) {} }")
+    server.request("PUT", stream + ".count", "(s = 0) => s + 1")
+    _post_json(server, stream, {"x": 1})
+    status, headers, _ = server.get(stream + ".spin")
+    assert status == 200 and headers["reducer-status"] == "stopped"
+    assert "CPU" in headers["reducer-error"]
+    _post_json(server, stream, {"x": 2})
+    assert server.json(stream + ".count") == 2
+    assert server.post(stream, "still here")[0] == 201
+
+
+def test_no_host_access(server, stream):
+    src = """(s, e) => [typeof require, typeof process, typeof fetch, typeof XMLHttpRequest,
+      typeof std, typeof os, typeof performance,
+      (() => { try { call_python('dukpy.load_module', '/etc/passwd'); return 'reached' }
+               catch (x) { return 'refused' } })(),
+      Date.now() === e.timestamp, Math.random() === Math.random()]"""
+    server.request("PUT", stream + ".probe", src)
+    status, headers, _ = server.post(stream, "x")
+    got = server.json(stream + ".probe")
+    assert got[:7] == ["undefined"] * 7
+    assert got[7] == "refused" and got[8] is True and got[9] is False
+    console = "(s, e) => { console.log('seen', e.index); return 1 }"
+    server.request("PUT", stream + ".talk", console)
+    server.json(stream + ".talk")
+    lines = [e["data"] for e in _logs(server, stream) if e["eventType"] == "reducer-log"]
+    assert {"reducer": "talk", "index": 0, "level": "log", "message": "seen 0"} in lines
+
+
+def test_side_effects_live_once_and_void_in_replay(server, stream):
+    target = stream + "fx"
+    src = f"(s = 0, e) => {{ dispatch('{target}', {{from: e.index}}); return s + 1 }}"
+    for i in range(3):
+        server.post(stream, str(i))                   # history: replay voids its dispatches
+    assert server.request("PUT", stream + ".fx", src)[0] == 201
+    assert server.json(stream + ".fx") == 3
+    for i in range(2):
+        server.post(stream, "live")
+    assert server.json(stream + ".fx") == 5
+    deadline = time.monotonic() + 5
+    while server.json(target + ".length") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    events = server.json(target + "[0:]")
+    assert [e["data"] for e in events] == [{"from": 3}, {"from": 4}]
+
+
+def test_dependencies_and_cycles(server, stream):
+    assert server.request("PUT", stream + ".total", "(s = 0, e) => s + e.data.n")[0] == 201
+    for n in (1, 2, 3):
+        _post_json(server, stream, {"n": n})
+    server.json(stream + ".total")
+    src = "(s = [], e, i, current) => [...s, current.#total]"
+    assert server.request("PUT", stream + ".history", src)[0] == 201
+    assert server.json(stream + ".history") == [1, 3, 6]
+    assert server.request("PUT", stream + ".total", "(s, e, i, c) => c.#history")[0] == 400
+    assert server.request("PUT", stream + ".x", "(s, e, i, c) => c.#nothere")[0] == 400
+    assert server.request("DELETE", stream + ".total")[0] == 409
+
+
+SERVER = "pipy().listen({port}).demuxHTTP().to($=>$.serveStreamLog({{store: '{store}'}}))"
+
+
+def test_restart_resumes_from_checkpoint(tmp_path):
+    port = free_port()
+    (tmp_path / "main.js").write_text(SERVER.format(port=port, store=tmp_path / "store"))
+    d = Daemon(tmp_path).start([port])
+    try:
+        from .conftest import Server
+        s = Server(d, {"main": port})
+        body = "\r\n".join(["--b"] + [f"Content-Type: application/json\r\n\r\n{{\"n\":{i}}}\r\n--b"
+                                       for i in range(3000)]) + "--\r\n"
+        assert s.request("POST", "/a/big", body, {"Content-Type": "multipart/mixed; boundary=b"})[0] == 200 or True
+        n = s.json("/a/big.length")
+        assert s.request("PUT", "/a/big.sum", "(s = 0, e) => s + 1")[0] == 201
+        assert s.json("/a/big.sum") == n
+        d.signal(signal.SIGTERM)
+        d.wait()
+        d = Daemon(tmp_path).start([port])
+        status, headers, body = s.get("/a/big.sum?stale=ok")
+        assert status == 200 and int(headers["reducer-position"]) > 0      # resumed, not replayed
+        s.post("/a/big", "one more")
+        assert s.json("/a/big.sum") == n + 1
+    finally:
+        d.stop()
