@@ -216,15 +216,30 @@ class SessionMap:
         return len(cluster.sessions)
 
     def _cluster(self, key: Any) -> SessionCluster:
-        weak = None
-        try:
-            weak = weakref.ref(key) if key is not None and not isinstance(key, (str, int, float)) else None
-        except TypeError:
+        t = type(key)
+        if t is str or t is int or t is float or t is bool or key is None or key is undefined:
+            mk = _map_key(key)
+            c = self.clusters.get(mk)
+            if c is not None:
+                return c
             weak = None
-        mk = ("\0obj", id(key)) if weak is not None else _map_key(key)
-        c = self.clusters.get(mk)
-        if c is not None and (c.ref is None or c.ref() is key):
-            return c
+        else:
+            # An object key is looked up by identity; its cluster's weakref tells a live key
+            # from a collected one whose id() was reused. The weakref is made only when a
+            # cluster is (every request of a proxy borrows under the same balancer target).
+            mk = ("\0obj", id(key))
+            c = self.clusters.get(mk)
+            if c is not None and c.ref is not None and c.ref() is key:
+                return c
+            try:
+                weak = weakref.ref(key) if not isinstance(key, (str, int, float)) else None
+            except TypeError:
+                weak = None
+            if weak is None:
+                mk = key
+                c = self.clusters.get(mk)
+                if c is not None and c.ref is None:
+                    return c
         c = SessionCluster(self, mk)
         if weak is not None:
             sref = weakref.ref(self)

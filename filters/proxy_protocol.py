@@ -233,6 +233,10 @@ class ConnectProxyProtocol(JointFilter):
         if sub is None:
             if self.failed:
                 return
+            if type(evt) is StreamEnd:  # nothing was sent: no header, the stream just ends
+                self.failed = True
+                self.next.process(evt)
+                return
             obj = self.eval_arg(self.header)
             if obj is FAILED:
                 self.failed = True

@@ -210,6 +210,10 @@ class ConnectSOCKS(JointFilter):
         if state == _CLOSED:
             return
         t = type(evt)
+        if state == _INIT and t is StreamEnd:  # nothing to tunnel: no handshake
+            self.state = _CLOSED
+            self.next.process(evt)
+            return
         if t is Data:
             self.held.extend(evt.chunks)
         elif t is StreamEnd:

@@ -85,10 +85,19 @@ def _header_text(v: Any) -> str:
 
 
 def _resume_webhooks(opts: dict) -> None:
-    """Start the store's webhook deliveries as the worker starts, so deliveries pending before a
-    restart go on without waiting for a request (the manager loads once per store)."""
-    task = asyncio.ensure_future(api_for(opts).webhooks.load())
+    """Start the store's background work as the worker starts: webhook deliveries, pipes and
+    cron streams pending before a restart go on without waiting for a request (each manager
+    loads once per store)."""
+    task = asyncio.ensure_future(_resume(api_for(opts)))
     task.add_done_callback(_log_failure)
+
+
+async def _resume(api: Any) -> None:
+    from pipyd.streamlog.builtin_streams import crons_for
+    from pipyd.streamlog.pipes import pipes_for
+    await api.webhooks.load()
+    await pipes_for(api.store).load()
+    await crons_for(api.store).load()
 
 
 def _log_failure(task: "asyncio.Future") -> None:

@@ -142,6 +142,10 @@ class ConnectHTTPTunnel(JointFilter):
             return
         sub = self.sub
         if sub is None:
+            if type(evt) is StreamEnd:  # nothing to tunnel: no handshake, the stream just ends
+                self.closed = True
+                self.next.process(evt)
+                return
             sub = self._start()
             if sub is None:
                 return

@@ -12,6 +12,7 @@ from typing import Any
 from pipyd.js import nodes as N
 from pipyd.js.coerce import to_string
 from pipyd.js.compiler_names import E
+from pipyd.js.values import py_name
 
 BINARY = {
     "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "**": "pow", "&": "bitand",
@@ -453,7 +454,13 @@ class ExprMixin:
                 ast.Compare(key, [ast.In()], [ast.Name(t, ast.Load())])])
             hit = ast.Subscript(ast.Name(t, ast.Load()), ast.Constant(key.value), ast.Load())
             table = ast.Subscript(self.member_table("getters", key.value), ast.Name(c, ast.Load()), ast.Load())
-            return ast.IfExp(test, hit, ast.Call(table, [ast.Name(t, ast.Load())], []))
+            other = ast.Call(table, [ast.Name(t, ast.Load())], [])
+            if key.value.isidentifier() and not key.value.startswith("__"):
+                # a host object's allowed attribute (runtime.host_types): a plain attribute read
+                host = ast.Compare(ast.Name(c, ast.Load()), [ast.In()], [self.member_table("hosts", key.value)])
+                other = ast.IfExp(host, ast.Attribute(ast.Name(t, ast.Load()), py_name(key.value), ast.Load()),
+                                  other)
+            return ast.IfExp(test, hit, other)
         return _call("get", obj, key)
 
     def x_ChainExpression(self, node: N.Node) -> ast.expr:

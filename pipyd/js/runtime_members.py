@@ -164,10 +164,23 @@ class _Getters(dict):
 
     def __missing__(self, t: type) -> Callable[[Any], Any]:
         g = self[t] = _make_getter(t, self.key)
+        if type(g) is operator.attrgetter:
+            host_types(self.key).add(t)  # a plain allowed attribute: compiled code reads it inline
         return g
 
 
 _GETTERS: dict[str, _Getters] = {}
+_HOST_TYPES: dict[str, set[type]] = {}
+
+
+def host_types(key: str) -> set[type]:
+    """The host classes whose ``.key`` is an allowed plain attribute read (``js_get``), filled as
+    the getter table meets them: compiled code tests ``type(o) in host_types(key)`` and then
+    reads ``o.<py_name(key)>`` itself, with no call (docs/internals/engine.md)."""
+    s = _HOST_TYPES.get(key)
+    if s is None:
+        s = _HOST_TYPES[key] = set()
+    return s
 
 
 def getters(key: str) -> dict[type, Callable[[Any], Any]]:
@@ -277,7 +290,7 @@ def invokers(key: str) -> dict[type, Callable[..., Any]]:
 
 # Helpers compiled code refers to as ``ǂname`` beyond engine._HELPER_NAMES (compiler registers them).
 COMPILED_HELPERS: dict[str, Any] = {ESCAPE + name: v for name, v in (
-    ("getters", getters), ("invokers", invokers), ("bool", bool), ("str", str), ("int", int), ("float", float),
+    ("getters", getters), ("invokers", invokers), ("hosts", host_types), ("bool", bool), ("str", str), ("int", int), ("float", float),
     ("AccessorObject", AccessorObject), ("define_property", define_property), ("to_string", to_string))}
 
 

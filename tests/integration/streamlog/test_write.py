@@ -269,8 +269,15 @@ def test_post_to_a_selection_is_405(server, stream):
     _err(server, status, body)
 
 
-def test_put_on_stream_is_405_json(server, stream):
+def test_put_on_stream_with_non_json_settings_is_400_json(server, stream):
+    # PUT /{acct}/{strm} sets stream settings (spec §8: {"factory": true}); its body is JSON
     status, h, body = server.request("PUT", stream, "x")
+    assert status == 400
+    _err(server, status, body)
+
+
+def test_delete_on_stream_is_405_json(server, stream):
+    status, h, body = server.request("DELETE", stream)
     assert status == 405 and "allow" in h
     _err(server, status, body)
 

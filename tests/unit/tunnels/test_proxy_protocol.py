@@ -125,3 +125,9 @@ def test_connect_non_object_is_logged(capfd):
     p.input(Data(b"x"))
     assert out.events == [] and not Peer.instances[1:]
     assert "[connectProxyProtocol]" in capfd.readouterr().err
+
+
+def test_connect_stream_end_first_sends_no_header():
+    p, out = joint("connectProxyProtocol", JSObject())
+    p.input(StreamEnd())
+    assert show(out.events) == [("SE", "")] and not Peer.instances  # no sub-pipeline

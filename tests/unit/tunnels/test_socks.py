@@ -149,3 +149,9 @@ def test_connect_invalid_target_is_logged(capfd):
     peer().send(Data(b"\x05\x00"))
     assert show(out.events) == [("SE", "CannotResolve")]
     assert "[connectSOCKS]" in capfd.readouterr().err
+
+
+def test_connect_stream_end_first_starts_nothing():
+    p, out = joint("connectSOCKS", "1.2.3.4:5")
+    p.input(StreamEnd())
+    assert show(out.events) == [("SE", "")] and not Peer.instances  # no sub-pipeline

@@ -122,3 +122,10 @@ def test_connect_upstream_end_before_the_answer_is_output():
     p.input(Data(b"x"))
     peer().send(StreamEnd("ConnectionRefused"))
     assert show(out.events) == [("SE", "ConnectionRefused")]
+
+
+def test_connect_stream_end_first_starts_nothing():
+    p, out = joint("connectHTTPTunnel", Message(CONNECT))
+    p.input(StreamEnd())
+    p.input(Data(b"late"))
+    assert show(out.events) == [("SE", "")] and not Peer.instances  # no sub-pipeline
