@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipyd.js.coerce import to_boolean
-from pipyd.js.values import js_error, type_error
+from pipyd.js.values import HostObject, js_error, type_error
 from pipyd.pipeline import FAILED, JointFilter
 from pipyd.registry import register
 
@@ -42,13 +42,18 @@ class _Choose(JointFilter):
         self.sub_layouts.append(layout)
         return len(self.sub_layouts) - 1
 
+    def init_state(self) -> None:
+        self.sub: Any = None
+        self.passing = False
+        self.buffer: list | None = None
+
     def reset(self) -> None:
-        sub = getattr(self, "sub", None)
+        sub = self.sub
         self.sub = None
         if sub is not None:
             sub.end()
         self.passing = False
-        self.buffer: list | None = None
+        self.buffer = None
 
     def shutdown(self) -> None:
         if self.sub is not None:
@@ -57,33 +62,41 @@ class _Choose(JointFilter):
     def process(self, evt: Any) -> None:
         sub = self.sub
         if sub is not None:
-            sub.input(evt)
+            sub.head.process(evt)  # Pipeline.input inlined
             return
         if self.passing:
             self.next.process(evt)
             return
         buf = self.buffer
-        if buf is None:
-            buf = self.buffer = []
-        buf.append(evt)
         chosen = self._choose()
-        if chosen is None:
-            return  # no condition holds yet: keep the events
+        if chosen is None:  # no condition holds yet: keep the events
+            if buf is None:
+                self.buffer = [evt]
+            else:
+                buf.append(evt)
+            return
         self.buffer = None
         if chosen == PASS:
             self.passing = True
             target = self.next
         else:
-            target = self.sub = start_sub(self, self.sub_layouts[chosen])
-        for e in buf:
-            target.process(e)
+            # the sub-pipeline's output is this filter's output: straight to next, with no
+            # SubOutput in between (on_sub_output is not overridden here)
+            target = self.sub = start_sub(self, self.sub_layouts[chosen], output=self.next)
+        if buf is not None:
+            for e in buf:
+                target.process(e)
+        target.process(evt)
 
     def _choose(self) -> int | None:
         for cond, index in self.routes:
             if cond is True:
                 return index
-            v = self.eval_arg(cond)
-            if v is not FAILED and to_boolean(v):
+            if callable(cond) and not isinstance(cond, (HostObject, type)):
+                v = self.callback(cond)  # Filter.eval_arg inlined
+                if v is not FAILED and (v is True or (v is not False and to_boolean(v))):
+                    return index
+            elif to_boolean(cond):
                 return index
         return None
 
@@ -108,7 +121,7 @@ class Link(_Choose):
             routes.append((args[i + 1] if has_cond else True, f._route(name)))
             i += 2 if has_cond else 1
         f.routes = tuple(routes)
-        f.reset()
+        f.init_state()
         return f
 
 
@@ -130,7 +143,7 @@ class Branch(_Choose):
                 cond, target, pos = True, args[i], i + 1
             routes.append((cond, f._route(_layout(config, target, pos))))
         f.routes = tuple(routes)
-        f.reset()
+        f.init_state()
         return f
 
 

@@ -151,8 +151,12 @@ class SessionCluster:
         self.ref: Any = None  # weakref to an object key
 
     def pick(self, max_queue: int, max_messages: int) -> MuxSession | None:
+        sessions = self.sessions
+        if len(sessions) == 1 and max_queue <= 0 and max_messages <= 0:
+            s = sessions[0]  # the usual case: one session, no limits
+            return None if s.dead else s
         best = None
-        for s in self.sessions:
+        for s in sessions:
             if s.usable(max_messages) and (max_queue <= 0 or s.shares < max_queue):
                 if best is None or s.shares < best.shares:
                     best = s
@@ -317,19 +321,22 @@ class MuxBase(JointFilter):
         opts = args[0] if args else undefined
         f.group = group
         f.smap = SessionMap(f.make_options(opts))
-        f.reset()
+        f.init_state()
         return f
 
     def make_options(self, opts: Any) -> MuxOptions:
         return MuxOptions(opts, self.NAME)
 
+    def init_state(self) -> None:
+        self.key: Any = undefined
+        self.session: MuxSession | None = None
+
     def reset(self) -> None:
-        s = getattr(self, "session", None)
+        s = self.session
         if s is not None:
             self.session = None
             self.smap.give_back(s)
-        self.key: Any = undefined
-        self.session: MuxSession | None = None
+        self.init_state()
 
     def session_key(self) -> Any:
         key = self.key
@@ -386,8 +393,8 @@ class Mux(MuxBase):
 
     __slots__ = ("head", "body")
 
-    def reset(self) -> None:
-        super().reset()
+    def init_state(self) -> None:
+        super().init_state()
         self.head: Any = None
         self.body: list[bytes] = []
 
@@ -507,13 +514,16 @@ class MuxQueue(MuxBase):
         self.one_way = None if v is undefined else v
         return o
 
-    def reset(self) -> None:
-        for slot in getattr(self, "slots", ()):
-            slot.owner = None
-        super().reset()
+    def init_state(self) -> None:
+        super().init_state()
         self.head: Any = None
         self.body: list[bytes] = []
         self.slots: list[Slot] = []
+
+    def reset(self) -> None:
+        for slot in self.slots:
+            slot.owner = None
+        super().reset()
 
     def new_session(self) -> MuxSession:
         return QueueSession()

@@ -42,6 +42,8 @@ from .http import error_response_head
 from .http_codec import DEFAULT_BUFFER_SIZE, ResponseDecoder, request_head
 from .mux import MuxBase, MuxOptions, MuxSession
 
+_new = object.__new__
+
 
 def _header(head: Any, name: str) -> str:
     h = head.get("headers") if isinstance(head, dict) else None
@@ -107,13 +109,15 @@ class HTTPSession(MuxSession):
         if self.followed is not None and (self.tunnel is ex or (self.queue and self.queue[0] is ex)):
             self.unfollow()
 
-    def send(self, ex: Exchange, head: Any, body: list[bytes], size: int) -> None:
-        method = head.get("method") if isinstance(head, dict) else None
+    def send(self, ex: Exchange, head: Any, body: list[bytes], size: int, is_head: bool) -> None:
         ex.session = self
         self.queue.append(ex)
-        self.decoder.expect(method == "HEAD", ex.tunnel_ok)
+        self.decoder.expect(is_head, ex.tunnel_ok)
         self.messages += 1
-        self.pipeline.input(Data.from_chunks([request_head(head, size), *body]))
+        d = _new(Data)  # Data.from_chunks inlined
+        d.chunks = [request_head(head, size), *body] if body else [request_head(head, size)]
+        d.size = len(d.chunks[0]) + size
+        self.pipeline.head.process(d)
 
     # -- the upstream's bytes --
 
@@ -260,17 +264,8 @@ class MuxHTTP(MuxBase):
     def make_options(self, opts: Any) -> MuxOptions:
         return MuxHTTPOptions(opts, self.NAME)
 
-    def reset(self) -> None:
-        for ex in getattr(self, "exchanges", ()):
-            if ex.session is not None and not ex.done:
-                ex.session.forget(ex)
-            ex.owner = None
-        if getattr(self, "tunneling", False) and self.session is not None:
-            s = self.session
-            if s.tunnel is not None:
-                s.tunnel.owner = None
-            s.close()
-        super().reset()
+    def init_state(self) -> None:
+        super().init_state()
         self.head: Any = None
         self.body: list[bytes] = []
         self.size = 0
@@ -278,6 +273,18 @@ class MuxHTTP(MuxBase):
         self.tunneling = False
         self.early: list[Any] = []  # client bytes after a CONNECT, before its answer
         self.exchanges: list[Exchange] = []
+
+    def reset(self) -> None:
+        for ex in self.exchanges:
+            if ex.session is not None and not ex.done:
+                ex.session.forget(ex)
+            ex.owner = None
+        if self.tunneling and self.session is not None:
+            s = self.session
+            if s.tunnel is not None:
+                s.tunnel.owner = None
+            s.close()
+        super().reset()
 
     def new_session(self) -> MuxSession:
         v = self.smap.options.version
@@ -297,9 +304,16 @@ class MuxHTTP(MuxBase):
             return
         if t is MessageStart:
             if self.head is None:
-                self.head = evt.head if isinstance(evt.head, dict) else JSObject()
-                self.body, self.size = [], 0
-                if _header(self.head, "expect") == "100-continue":
+                head = evt.head
+                if not isinstance(head, dict):
+                    head = JSObject()
+                self.head = head
+                if self.body:
+                    self.body = []
+                self.size = 0
+                h = head.get("headers")
+                if h and (type(h) is JSObject or isinstance(h, dict)) and "expect" in h \
+                        and _header(head, "expect") == "100-continue":
                     self.next.process(MessageStart(_CONTINUE))
                     self.next.process(MessageEnd())
         elif t is Data:
@@ -317,17 +331,30 @@ class MuxHTTP(MuxBase):
 
     def _send(self) -> None:
         head, body, size = self.head, self.body, self.size
-        self.head, self.body, self.size = None, [], 0
-        if "expect" in head.get("headers", {}):
+        self.head = None
+        if body:
+            self.body = []
+        self.size = 0
+        h = head.get("headers")
+        if h and type(h) is not JSObject:
+            h = h if isinstance(h, dict) else None
+        if h and "expect" in h:
             head = JSObject(head)
-            head["headers"] = JSObject((k, v) for k, v in head["headers"].items() if k != "expect")
-        tunnel_ok = head.get("method") == "CONNECT" or (
-            "upgrade" in _header(head, "connection") and bool(_header(head, "upgrade")))
+            head["headers"] = JSObject((k, v) for k, v in h.items() if k != "expect")
+        method = head.get("method")
+        tunnel_ok = method == "CONNECT" or (
+            bool(h) and "upgrade" in h and "upgrade" in _header(head, "connection")
+            and bool(_header(head, "upgrade")))
         ex = Exchange(self, tunnel_ok)
-        self.exchanges = [e for e in self.exchanges if not e.done]
-        self.exchanges.append(ex)
+        exchanges = self.exchanges
+        if exchanges:
+            exchanges = self.exchanges = [e for e in exchanges if not e.done]
+        exchanges.append(ex)
         self.inflight += 1
-        self.acquire().send(ex, head, body, size)
+        s = self.session
+        if s is None or s.dead:
+            s = self.acquire()
+        s.send(ex, head, body, size, method == "HEAD")
 
     # -- called by the session --
 

@@ -32,7 +32,7 @@ from pipyd.outbound import parse_target
 from pipyd.pipeline import FAILED, JointFilter
 from pipyd.registry import register
 
-from .tunnel import _name_first
+from .tunnel import name_first_form
 
 MAX_NAME = 255  # user id / domain names: longer is an error (SOCKS4a), a byte length (SOCKS5)
 
@@ -53,7 +53,7 @@ class AcceptSOCKS(JointFilter):
     @classmethod
     def configure(cls, config: Any, *args: Any) -> "AcceptSOCKS":
         f = cls.__new__(cls)
-        args = _name_first(f, "acceptSOCKS", args)
+        args = name_first_form(f, args)
         if not args or not callable(args[0]):
             raise type_error("acceptSOCKS: argument #1 expects a function")
         f.handler = args[0]
@@ -185,7 +185,7 @@ class ConnectSOCKS(JointFilter):
     @classmethod
     def configure(cls, config: Any, *args: Any) -> "ConnectSOCKS":
         f = cls.__new__(cls)
-        args = _name_first(f, "connectSOCKS", args)
+        args = name_first_form(f, args)
         if not args or not (type(args[0]) is str or callable(args[0])):
             raise type_error("connectSOCKS: argument #1 expects a string or a function")
         f.target = args[0]

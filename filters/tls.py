@@ -405,7 +405,7 @@ class _TLSFilter(JointFilter):
     def _fail(self, reason: str) -> None:
         if self.done:
             return
-        log.warn(f"[tls] {reason}")
+        log.error(f"[tls] {reason}")
         self.done = True
         self._flush()  # the alert OpenSSL queued for the peer
         if not self.app_ended:

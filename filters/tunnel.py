@@ -40,7 +40,7 @@ def head_status(head: Any) -> Any:
     return _status_of[type(head)](head)
 
 
-def _name_first(f: JointFilter, name: str, args: tuple) -> tuple:
+def name_first_form(f: JointFilter, args: tuple) -> tuple:
     """Pipy's ``filter('layout', arg)`` form: the name is the filter's ``.to()``."""
     f.sub_layouts = None
     if len(args) >= 2 and type(args[0]) is str:
@@ -57,7 +57,7 @@ class AcceptHTTPTunnel(JointFilter):
     @classmethod
     def configure(cls, config: Any, *args: Any) -> "AcceptHTTPTunnel":
         f = cls.__new__(cls)
-        args = _name_first(f, "acceptHTTPTunnel", args)
+        args = name_first_form(f, args)
         if not args or not callable(args[0]):
             raise type_error("acceptHTTPTunnel: argument #1 expects a function")
         f.handler = args[0]
@@ -119,7 +119,7 @@ class ConnectHTTPTunnel(JointFilter):
     @classmethod
     def configure(cls, config: Any, *args: Any) -> "ConnectHTTPTunnel":
         f = cls.__new__(cls)
-        args = _name_first(f, "connectHTTPTunnel", args)
+        args = name_first_form(f, args)
         if not args or not (type(args[0]) is Message or callable(args[0])):
             raise type_error("connectHTTPTunnel: argument #1 expects a Message or a function")
         f.handshake = args[0]

@@ -8,7 +8,10 @@ objects, configuration shared by reference) and wires the chain.
 A filter subclass declares which of its slots are configuration in ``CONFIG`` (copied by the
 base ``clone()``); every other slot is per-stream state that ``reset()`` (re)initialises.
 ``reset()`` runs on every clone and when the pipeline ends, so a joint filter ends its
-sub-pipelines there.
+sub-pipelines there. A filter may also define ``init_state()``: the per-stream state of a fresh
+clone, which ``clone()`` then calls instead of ``reset()`` (a reset that first cleans up a
+previous stream would read unset slots there, each read costing a caught AttributeError, on
+every request of a proxy).
 """
 from __future__ import annotations
 
@@ -148,7 +151,8 @@ def _make_cloner(cls: type) -> Callable[[Any], Any]:
     cost more than the rest of the clone."""
     names = _config_slots(cls)
     body = "".join(f"    f.{n} = self.{n}\n" for n in names)
-    src = f"def clone(self):\n    f = new(cls)\n{body}    f.reset()\n    return f\n"
+    init = "init_state" if hasattr(cls, "init_state") else "reset"
+    src = f"def clone(self):\n    f = new(cls)\n{body}    f.{init}()\n    return f\n"
     ns: dict[str, Any] = {"new": object.__new__, "cls": cls}
     exec(src, ns)  # noqa: S102 -- the names are the class's own slot names
     fn = ns["clone"]

@@ -22,6 +22,10 @@ BINARY = {
 }
 BOOL_OPS = frozenset(("<", "<=", ">", ">=", "==", "!=", "===", "!==", "in", "instanceof"))
 _FUNCTIONS = ("FunctionExpression", "ArrowFunctionExpression")
+# Globals holding builtin namespaces (builtins/classes.py BuiltinNamespace): their calls take the
+# namespace_member form. A script's own binding of the name is seen at compile time; a module
+# global of that name (an extra global) fails the runtime type test and takes the generic path.
+_NAMESPACES = frozenset(("Math", "JSON"))
 
 
 def _h(name: str) -> ast.expr:
@@ -283,6 +287,11 @@ class ExprMixin:
         elif op == "%":
             in_range = ast.Compare(tv, [ast.GtE()], [ast.Constant(0)])
             py_op = ast.Mod()
+        elif op == "/":
+            # int / positive int: exact quotient as an int, else the double (§6.1.6.1.5)
+            divisible = ast.Compare(ast.BinOp(tv, ast.Mod(), n), [ast.Eq()], [ast.Constant(0)])
+            fast = ast.IfExp(divisible, ast.BinOp(tv, ast.FloorDiv(), n), ast.BinOp(tv, ast.Div(), n))
+            return ast.IfExp(is_int, fast, _call(BINARY[op], tv, n))
         else:
             return None
         test = ast.BoolOp(ast.And(), [is_int, in_range])
@@ -498,6 +507,9 @@ class ExprMixin:
                 fetch = _call("get", ast.NamedExpr(ast.Name(o, ast.Store()), obj), key)
                 self.chain.append(self.nullish(ast.NamedExpr(ast.Name(f, ast.Store()), fetch)))
                 return _call("call_this", ast.Name(f, ast.Load()), ast.Name(o, ast.Load()), *arg_list)
+            if (_is_name_key(key) and callee.object.type == "Identifier" and callee.object.name in _NAMESPACES
+                    and self.fn.lookup(callee.object.name) is None):
+                return ast.Call(self.namespace_member(obj, key), arg_list, [])
             if _is_name_key(key):
                 # the name's invoker table (runtime.invokers): `M[type(t := o)](t, *args)`
                 t = self.fresh()
@@ -516,6 +528,20 @@ class ExprMixin:
                 self.callees[(max(callee.line, 1), callee.col)] = callee.name
             return ast.Call(f, arg_list, [])  # a direct Python call: the hot path
         return _call("call", f, *arg_list)
+
+    def namespace_member(self, obj: ast.expr, key: ast.Constant) -> ast.expr:
+        """The function to call for ``Math.floor(…)`` / ``JSON.stringify(…)``: the member
+        itself when the object is a builtin namespace and the member a plain function (it takes
+        no ``this``), else a method bound by runtime.bind_method (a script replaced something):
+        ``f if type(t := o) is NS and type(f := dict.get(t, k)) in PLAIN else bind(t, k)``."""
+        t, f = self.fresh(), self.fresh()
+        test = ast.BoolOp(ast.And(), [
+            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), obj)], []),
+                        [ast.Is()], [_h("NS")]),
+            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(f, ast.Store()),
+                                                            _call("dget", ast.Name(t, ast.Load()), key))], []),
+                        [ast.In()], [_h("PLAIN")])])
+        return ast.IfExp(test, ast.Name(f, ast.Load()), _call("bind_method", ast.Name(t, ast.Load()), key))
 
     def x_NewExpression(self, node: N.Node) -> ast.expr:
         return _call("construct", self.expr(node.callee), *self.arguments_of(node.arguments))

@@ -458,7 +458,9 @@ def _load_protos() -> None:
             if table is not None:
                 g[n] = table
     from pipyd.js import runtime_ops
+    from pipyd.js.builtins import array
     runtime_ops._bind_tables()
+    array._FN_INFO = FN_INFO
 
 
 _load_protos()

@@ -288,9 +288,16 @@ def invokers(key: str) -> dict[type, Callable[..., Any]]:
     return tbl
 
 
+def bind_method(obj: Any, key: str) -> Callable[..., Any]:
+    """``obj.key`` as a function to call with ``this = obj`` (the slow path of a namespace call)."""
+    return lambda *args: rt.call_method(obj, key, *args)
+
+
 # Helpers compiled code refers to as ``ǂname`` beyond engine._HELPER_NAMES (compiler registers them).
 COMPILED_HELPERS: dict[str, Any] = {ESCAPE + name: v for name, v in (
-    ("getters", getters), ("invokers", invokers), ("hosts", host_types), ("bool", bool), ("str", str), ("int", int), ("float", float),
+    ("getters", getters), ("invokers", invokers), ("hosts", host_types), ("NS", BuiltinNamespace),
+    ("dget", dict.get), ("PLAIN", frozenset((types.FunctionType, types.BuiltinFunctionType))),
+    ("bind_method", bind_method), ("bool", bool), ("str", str), ("int", int), ("float", float),
     ("AccessorObject", AccessorObject), ("define_property", define_property), ("to_string", to_string))}
 
 

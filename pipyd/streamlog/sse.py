@@ -146,6 +146,8 @@ class _Fanout:
 
     def _push_notification(self, index: int, event_type: str, length: int) -> None:
         payload = notification_frame(index, event_type)
+        import time as _t, sys as _s
+        _t0 = _t.perf_counter()
         for c in tuple(self.notify):
             sink = c.sink
             if sink.congested():    # it hears about the newest once it drains (coalescing)
@@ -156,6 +158,7 @@ class _Fanout:
                 c.last_sent = index
                 sink.write(payload)
             c.cursor = length
+        _s.stderr.write(f"PUSH {len(self.notify)} {(_t.perf_counter()-_t0)*1e3:.1f}ms\n")
 
     def join(self, c: "SSEConsumer") -> bool:
         """Move a consumer that caught up into a tail; False when it still has to read."""

@@ -11,7 +11,9 @@ above 2**26 (RangeError) instead of building a sparse array.
 """
 from __future__ import annotations
 
-from functools import cmp_to_key
+import types
+from functools import cmp_to_key, partial
+from itertools import islice
 from typing import Any, Callable
 
 from pipyd.js.builtins.classes import BuiltinClass, register_prototype
@@ -20,16 +22,30 @@ from pipyd.js.coerce import (array_join, same_value_zero, strict_equals, to_bool
 from pipyd.js.values import JSArray, JSFunction, range_error, type_error, undefined
 
 MAX_DENSE_LENGTH = 2**26
+_PYFUNC = types.FunctionType
+_UNUSED_REST = "\u01c2_"  # the *rest a compiled arrow without a rest parameter has (compiler.py)
+_FN_INFO: dict = {}  # runtime.FN_INFO; runtime binds it once this module is imported (import cycle)
 
 
 def callback(fn: Any, this_arg: Any = undefined) -> Callable[..., Any]:
     """The callable to invoke for a callback argument, with ``thisArg`` bound for JSFunctions."""
     if not callable(fn):
         raise type_error(f"{to_string(fn) if not isinstance(fn, (dict, list)) else 'object'} is not a function")
-    if this_arg is not undefined and type(fn) is JSFunction:
-        inner = fn.fn
-        return lambda *a: inner(this_arg, *a)
+    if type(fn) is JSFunction:  # `this` bound once (a C partial), not per call in __call__
+        return partial(fn.fn, this_arg)
     return fn
+
+
+def arity(f: Any) -> int:
+    """How many of (value, index, array) a callback needs: its parameter count when it is a
+    compiled arrow (runtime.FN_INFO; extra arguments would only land in its ``*rest``), else 3.
+    Passing fewer saves building the argument tuple on every element."""
+    if type(f) is _PYFUNC:
+        code = f.__code__
+        n = code.co_argcount
+        if code in _FN_INFO and code.co_varnames[n:n + 1] == (_UNUSED_REST,):
+            return min(n, 3)
+    return 3
 
 
 def relative_index(v: Any, length: int, default: int) -> int:
@@ -162,6 +178,10 @@ def slice_(this: JSArray, start: Any = undefined, end: Any = undefined, *_: Any)
 
 def for_each(this: JSArray, fn: Any = undefined, this_arg: Any = undefined, *_: Any) -> Any:
     f = callback(fn, this_arg)
+    if arity(f) == 1:
+        for v in islice(this, len(this)):
+            f(v)
+        return undefined
     for i, v in zip(range(len(this)), this):
         f(v, i, this)
     return undefined
@@ -169,12 +189,19 @@ def for_each(this: JSArray, fn: Any = undefined, this_arg: Any = undefined, *_: 
 
 def map_(this: JSArray, fn: Any = undefined, this_arg: Any = undefined, *_: Any) -> JSArray:
     f = callback(fn, this_arg)
-    return JSArray([f(v, i, this) for i, v in zip(range(len(this)), this)])
+    n = len(this)
+    if arity(f) == 1:  # islice over the live list: later elements are read when reached
+        return JSArray([f(v) for v in islice(this, n)])
+    return JSArray([f(v, i, this) for i, v in zip(range(n), this)])
 
 
 def filter_(this: JSArray, fn: Any = undefined, this_arg: Any = undefined, *_: Any) -> JSArray:
     f = callback(fn, this_arg)
-    return JSArray([v for i, v in zip(range(len(this)), this) if to_boolean(f(v, i, this))])
+    n = len(this)
+    if arity(f) == 1:
+        return JSArray([v for v in islice(this, n) if (r := f(v)) is True or (r is not False and to_boolean(r))])
+    return JSArray([v for i, v in zip(range(n), this)
+                    if (r := f(v, i, this)) is True or (r is not False and to_boolean(r))])
 
 
 def some(this: JSArray, fn: Any = undefined, this_arg: Any = undefined, *_: Any) -> bool:

@@ -76,6 +76,11 @@ def abs_(x: Any = undefined, *_: Any) -> int | float:
 
 
 def floor(x: Any = undefined, *_: Any) -> int | float:
+    t = type(x)
+    if t is int:
+        return x
+    if t is float and -MAX_SAFE < x < MAX_SAFE and x != 0:  # finite, not ±0: an int result
+        return math.floor(x)  # |result| <= 2**53, and never -0 (floor(-0.5) is -1)
     v = to_number(x)
     if type(v) is int or v != v or v in (INF, -INF) or v == 0:
         return v
@@ -122,6 +127,10 @@ def sign(x: Any = undefined, *_: Any) -> int | float:
 
 def max_(*args: Any) -> int | float:
     """Math.max: every argument is coerced; any NaN gives NaN; +0 is larger than -0."""
+    if len(args) == 2:
+        a, b = args
+        if type(a) is int and type(b) is int:
+            return a if a >= b else b
     best: int | float = -INF
     nan = False
     for a in args:
@@ -134,6 +143,10 @@ def max_(*args: Any) -> int | float:
 
 
 def min_(*args: Any) -> int | float:
+    if len(args) == 2:  # the usual Math.min(a, b) on ints: no NaN or -0 rules apply
+        a, b = args
+        if type(a) is int and type(b) is int:
+            return a if a <= b else b
     best: int | float = INF
     nan = False
     for a in args:
