@@ -29,7 +29,8 @@ Rules, following Pipy 0.70:
 - Encoder: buffers the body until MessageEnd (or StreamEnd), then outputs the MessageStart, the
   whole packet as one Data, and the ending event. The level is taken from a CONNECT/CONNACK
   head's ``protocolLevel`` (default 4) and kept for the stream; pipyd also accepts the decoder's
-  ``{protocolLevel}`` option here. Properties with unknown names go out as user properties.
+  ``{protocolLevel}`` option here. Properties with unknown names go out as user properties. In
+  5.0 a reason code 0 without properties is left out, the short form the specification allows.
 """
 from __future__ import annotations
 

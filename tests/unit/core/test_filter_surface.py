@@ -8,11 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 
 from check_filters import implemented, reference_filters  # noqa: E402
 
-NOT_YET = {  # issue 7, open: protocol codecs
-    "decodeDubbo", "encodeDubbo", "decodeMQTT", "encodeMQTT", "decodeThrift", "encodeThrift",
-    # issue 7, in progress this session: tunnels
-    "acceptHTTPTunnel", "connectHTTPTunnel", "acceptSOCKS", "connectSOCKS",
-    "acceptProxyProtocol", "connectProxyProtocol", "decodeWebSocket", "encodeWebSocket",
+NOT_YET = {  # issue 7, open: protocol codecs (being written this session)
+    "decodeDubbo", "encodeDubbo", "decodeThrift", "encodeThrift",
 }
 
 
