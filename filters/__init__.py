@@ -29,3 +29,5 @@ from . import proxy_protocol  # noqa: F401  (acceptProxyProtocol, connectProxyPr
 from . import websocket  # noqa: F401  (decodeWebSocket, encodeWebSocket)
 from . import tls  # noqa: F401  (acceptTLS, connectTLS, handleTLSClientHello)
 from . import mqtt  # noqa: F401  (decodeMQTT, encodeMQTT)
+from . import dubbo  # noqa: F401  (decodeDubbo, encodeDubbo)
+from . import thrift  # noqa: F401  (decodeThrift, encodeThrift)

@@ -151,12 +151,8 @@ class SessionCluster:
         self.ref: Any = None  # weakref to an object key
 
     def pick(self, max_queue: int, max_messages: int) -> MuxSession | None:
-        sessions = self.sessions
-        if len(sessions) == 1 and max_queue <= 0 and max_messages <= 0:
-            s = sessions[0]  # the usual case: one session, no limits
-            return None if s.dead else s
         best = None
-        for s in sessions:
+        for s in self.sessions:
             if s.usable(max_messages) and (max_queue <= 0 or s.shares < max_queue):
                 if best is None or s.shares < best.shares:
                     best = s
@@ -196,9 +192,13 @@ class SessionMap:
         starts) a new one when none can take it."""
         cluster = self._cluster(key)
         o = self.options
-        s = cluster.pick(o.max_queue, o.max_messages)
-        if s is None:
-            s = new_session(cluster)
+        sessions = cluster.sessions
+        if len(sessions) == 1 and o.max_queue <= 0 and o.max_messages <= 0 and not sessions[0].dead:
+            s = sessions[0]  # the usual case: one session per key, no limits (pick() inlined)
+        else:
+            s = cluster.pick(o.max_queue, o.max_messages)
+            if s is None:
+                s = new_session(cluster)
         s.shares += 1
         return s
 
@@ -211,7 +211,7 @@ class SessionMap:
                 return
             if self.options.max_messages > 0 and s.messages >= self.options.max_messages:
                 defer(s.close)  # used up and nobody on it: nothing more will go through it
-            else:
+            elif self.timer is None:
                 self._schedule()
 
     def add(self, cluster: SessionCluster, s: MuxSession) -> int:
@@ -358,7 +358,10 @@ class MuxBase(JointFilter):
         if s is not None:
             self.session = None
             self.smap.give_back(s)
-        s = self.session = self.smap.borrow(self.session_key(), self._start_session)
+        key = self.key
+        if key is undefined:
+            key = self.session_key()
+        s = self.session = self.smap.borrow(key, self._start_session)
         return s
 
     def _start_session(self, cluster: SessionCluster) -> MuxSession:

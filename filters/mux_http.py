@@ -73,7 +73,7 @@ class Exchange:
 class HTTPSession(MuxSession):
     """A pipelined HTTP/1 client connection through the session sub-pipeline."""
 
-    __slots__ = ("decoder", "queue", "tunnel", "flow", "followed", "follow_fn")
+    __slots__ = ("decoder", "queue", "tunnel", "flow", "followed", "live", "follow_fn")
 
     def __init__(self) -> None:
         super().__init__()
@@ -81,33 +81,58 @@ class HTTPSession(MuxSession):
         self.queue: deque[Exchange] = deque()
         self.tunnel: Exchange | None = None
         self.flow = FlowControl()
-        self.followed: Any = None  # the FlowControl of the client being answered
-        self.follow_fn = self.flow.output_congested
+        self.followed: Any = None  # the client FlowControl we watch
+        self.live = False  # whether its congestion applies now (its response is streaming)
+        self.follow_fn = self._client_congested
 
     def session_flow(self) -> FlowControl:
         return self.flow
 
     # -- back-pressure: follow the client whose response is streaming --
+    #
+    # A session usually answers one client after another of the same connection (its key is
+    # that connection's, or a balancer resource held per connection), so the watch on the
+    # client's FlowControl stays registered between responses and is only switched off
+    # (``live``) when a response ends; it is moved when another client is answered, and
+    # removed when the session ends or the client goes.
+
+    def _client_congested(self, flag: bool) -> None:
+        if self.live:
+            self.flow.output_congested(flag)
 
     def follow(self, ex: Exchange) -> None:
-        self.unfollow()
         o = ex.owner
         flow = o.pipeline.flow if o is not None else None
+        if flow is not self.followed:
+            self.detach()
+            if flow is not None:
+                self.followed = flow
+                self.live = True
+                flow.watch_output(self.follow_fn)  # calls it at once if already congested
+            return
         if flow is not None:
-            self.followed = flow
-            flow.watch_output(self.follow_fn)  # calls it at once if already congested
+            self.live = True
+            if flow.congested:
+                self.flow.output_congested(True)
 
     def unfollow(self) -> None:
+        """The followed client's response is over: its congestion no longer applies."""
+        if self.live:
+            self.live = False
+            self.flow.output_congested(False)
+
+    def detach(self) -> None:
+        """Stop watching the client's FlowControl altogether."""
+        self.unfollow()
         flow = self.followed
         if flow is not None:
             self.followed = None
             flow.unwatch_output(self.follow_fn)
-            self.flow.output_congested(False)
 
     def forget(self, ex: Exchange) -> None:
         """``ex``'s client has gone: its response is read and dropped, at full speed."""
         if self.followed is not None and (self.tunnel is ex or (self.queue and self.queue[0] is ex)):
-            self.unfollow()
+            self.detach()
 
     def send(self, ex: Exchange, head: Any, body: list[bytes], size: int, is_head: bool) -> None:
         ex.session = self
@@ -128,9 +153,10 @@ class HTTPSession(MuxSession):
                 feed(chunk)
 
     def on_message_start(self, head: JSObject) -> None:
-        ex = self.queue[0] if self.queue else None
-        if ex is None:
+        q = self.queue
+        if not q:
             return  # an answer nobody asked for: dropped
+        ex = q[0]
         status = head.get("status", 200)
         if status < 200 and status != 101:
             ex.interim = status
@@ -141,27 +167,43 @@ class HTTPSession(MuxSession):
         if status == 101 or (ex.tunnel_ok and status < 300):
             ex.interim = -1  # the tunnel opens with this message's end
         self.follow(ex)
-        ex.emit(MessageStart(head))
+        o = ex.owner
+        if o is not None:
+            evt = _new(MessageStart)  # MessageStart(head) inlined: head is a JSObject here
+            evt.head = head
+            o.next.process(evt)
 
     def on_body(self, b: bytes) -> None:
-        if self.queue and self.queue[0].started:
-            self.queue[0].emit(Data.from_bytes(b))
+        q = self.queue
+        if q:
+            ex = q[0]
+            if ex.started:
+                o = ex.owner
+                if o is not None:
+                    d = _new(Data)  # Data.from_bytes inlined; the decoder never gives b""
+                    d.chunks = [b]
+                    d.size = len(b)
+                    o.next.process(d)
 
     def on_message_end(self, tail: Any) -> None:
-        if not self.queue:
+        q = self.queue
+        if not q:
             return
-        ex = self.queue[0]
-        if ex.interim > 0:
-            if ex.interim != 100:
+        ex = q[0]
+        interim = ex.interim
+        if interim > 0:
+            if interim != 100:
                 ex.emit(MessageEnd(tail))
             ex.interim = 0
             return
-        self.queue.popleft()
+        q.popleft()
         ex.done = True
-        if ex.interim != -1:
+        if interim != -1:
             self.unfollow()  # a tunnel keeps following its client
-        ex.emit(MessageEnd(tail))
-        if ex.interim == -1:
+        o = ex.owner
+        if o is not None:
+            o.next.process(MessageEnd(tail))
+        if interim == -1:
             self._open_tunnel(ex)
         elif ex.owner is not None:
             ex.owner.exchange_done()
@@ -172,7 +214,7 @@ class HTTPSession(MuxSession):
 
     def on_error(self, status: int, reason: str) -> None:
         """A malformed response: this connection cannot be trusted any more."""
-        self.unfollow()
+        self.detach()
         if self.queue:
             ex = self.queue.popleft()
             if ex.started:  # cut off: its client connection cannot be kept
@@ -195,7 +237,7 @@ class HTTPSession(MuxSession):
     # -- the upstream's end --
 
     def on_upstream_end(self, error: str) -> None:
-        self.unfollow()
+        self.detach()
         if self.tunnel is not None:
             self.tunnel.emit(StreamEnd(error))
             return
@@ -210,7 +252,7 @@ class HTTPSession(MuxSession):
         self._fail_queue(error)
 
     def close_with(self, error: str) -> None:
-        self.unfollow()
+        self.detach()
         p = self.pipeline
         self.drop()
         self._fail_queue(error)
@@ -265,7 +307,8 @@ class MuxHTTP(MuxBase):
         return MuxHTTPOptions(opts, self.NAME)
 
     def init_state(self) -> None:
-        super().init_state()
+        self.key = undefined  # MuxBase.init_state inlined (a clone per proxied request)
+        self.session = None
         self.head: Any = None
         self.body: list[bytes] = []
         self.size = 0
@@ -312,7 +355,8 @@ class MuxHTTP(MuxBase):
                     self.body = []
                 self.size = 0
                 h = head.get("headers")
-                if h and (type(h) is JSObject or isinstance(h, dict)) and "expect" in h \
+                # (no truth test on h: a JSObject's __bool__ is a Python call)
+                if (type(h) is JSObject or isinstance(h, dict)) and "expect" in h \
                         and _header(head, "expect") == "100-continue":
                     self.next.process(MessageStart(_CONTINUE))
                     self.next.process(MessageEnd())
@@ -336,14 +380,14 @@ class MuxHTTP(MuxBase):
             self.body = []
         self.size = 0
         h = head.get("headers")
-        if h and type(h) is not JSObject:
-            h = h if isinstance(h, dict) else None
-        if h and "expect" in h:
+        if type(h) is not JSObject and not isinstance(h, dict):
+            h = None
+        if h is not None and "expect" in h:
             head = JSObject(head)
             head["headers"] = JSObject((k, v) for k, v in h.items() if k != "expect")
         method = head.get("method")
         tunnel_ok = method == "CONNECT" or (
-            bool(h) and "upgrade" in h and "upgrade" in _header(head, "connection")
+            h is not None and "upgrade" in h and "upgrade" in _header(head, "connection")
             and bool(_header(head, "upgrade")))
         ex = Exchange(self, tunnel_ok)
         exchanges = self.exchanges

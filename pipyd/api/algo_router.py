@@ -77,10 +77,19 @@ def _split(url: str) -> tuple[str, str]:
     return _strip_port(host).lower(), path
 
 
-class URLRouter(HostObject):
-    """``new algo.URLRouter({pattern: value, …})``; ``find(...segments)``; ``add(pattern, value)``."""
+_CACHE_SIZE = 1024
+_CACHE_URL_MAX = 256  # longer URLs (query strings…) are looked up every time
 
-    __slots__ = ("_hosts", "_wild", "_any")
+
+class URLRouter(HostObject):
+    """``new algo.URLRouter({pattern: value, …})``; ``find(...segments)``; ``add(pattern, value)``.
+
+    Answers are remembered per joined URL (a proxy asks about the same few host/path pairs on
+    every request); ``add`` forgets them, and the memory is emptied when it reaches
+    ``_CACHE_SIZE`` URLs (of at most ``_CACHE_URL_MAX`` characters) so that many distinct
+    paths cannot grow it without bound."""
+
+    __slots__ = ("_hosts", "_wild", "_any", "_cache")
     js_get = frozenset({"find", "add"})
     js_new = True
     js_class_name = "URLRouter"
@@ -89,6 +98,7 @@ class URLRouter(HostObject):
         self._hosts: dict[str, _PathTable] = {}
         self._wild: list[tuple[str, _PathTable]] = []  # (".suffix", table), longest first
         self._any = _PathTable()
+        self._cache: dict[str, Any] = {}
         if isinstance(rules, dict):
             for pattern, value in rules.items():
                 self.add(pattern, value)
@@ -102,6 +112,7 @@ class URLRouter(HostObject):
         if i < 0:
             raise _invalid(pattern)
         table = self._table_for(pattern, pattern[:i])
+        self._cache.clear()
         path = pattern[i:]
         star = path.find("*")
         if star < 0:
@@ -112,11 +123,25 @@ class URLRouter(HostObject):
             raise _invalid(pattern)
 
     def find(self, *segments: Any) -> Any:
-        parts = [s if type(s) is str else to_string(s)
-                 for s in segments if s is not undefined and s is not None]
-        if not parts:
-            return undefined
-        url = parts[0] if len(parts) == 1 else "/".join(parts)
+        if len(segments) == 2 and type(segments[0]) is str and type(segments[1]) is str:
+            url = segments[0] + "/" + segments[1]  # find(host, path): the usual call
+        else:
+            parts = [s if type(s) is str else to_string(s)
+                     for s in segments if s is not undefined and s is not None]
+            if not parts:
+                return undefined
+            url = parts[0] if len(parts) == 1 else "/".join(parts)
+        cache = self._cache
+        v = cache.get(url, _MISS)
+        if v is _MISS:
+            v = self._find(url)
+            if len(url) <= _CACHE_URL_MAX:
+                if len(cache) >= _CACHE_SIZE:
+                    cache.clear()
+                cache[url] = v
+        return v
+
+    def _find(self, url: str) -> Any:
         host, path = _split(url)
         if host:
             t = self._hosts.get(host)

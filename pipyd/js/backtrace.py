@@ -71,7 +71,14 @@ def _js_name(pyname: str) -> str:
 
 
 def to_js_error(exc: BaseException) -> JSThrow:
-    """The JS error a Python exception stands for; never a Python traceback in its message."""
+    """The JS error a Python exception stands for; never a Python traceback in its message.
+    A call of something that is no function says which (``f``, ``o.x``) as V8 does."""
+    from pipyd.js import runtime
+    named = runtime.call_site_error(exc)
+    if named is not None:
+        if named is not exc:
+            _fill_stack(named.value, exc)
+        return named
     if isinstance(exc, JSThrow):
         return exc
     msg = str(exc)

@@ -352,7 +352,9 @@ def own_keys(obj: Any) -> list[str]:
         ints = sorted((k for k in obj if _array_index_key(k)), key=int)
         return ints + [k for k in obj if not _array_index_key(k)]
     if t is JSArray or t is str or isinstance(obj, list):
-        return [str(i) for i in range(len(obj))]
+        keys = [str(i) for i in range(len(obj))]
+        props = getattr(obj, "props", None) if t is not str else None
+        return keys + own_keys(props) if props else keys
     if t is JSFunction:
         return own_keys(obj.props) if obj.props else []
     return []

@@ -55,6 +55,25 @@ def _is_name_key(key: ast.expr) -> bool:
     return isinstance(key, ast.Constant) and type(key.value) is str and not key.value.isdigit()
 
 
+def _callee_text(node: N.Node) -> str | None:
+    """V8's text for a callee in "x.y is not a function": names, ``this`` and member chains."""
+    t = node.type
+    if t == "Identifier":
+        return node.name
+    if t == "ThisExpression":
+        return "this"
+    if t == "MemberExpression":
+        base = _callee_text(node.object)
+        if base is None:
+            return None
+        p = node.property
+        if not node.computed:
+            return f"{base}.{p.name}"
+        if p.type == "Literal" and p.regex is None and type(p.value) in (str, int):
+            return f"{base}.{p.value}" if type(p.value) is str else f"{base}[{p.value}]"
+    return None
+
+
 class ExprMixin:
     """Expression compilation (mixed into compiler.Compiler)."""
 
@@ -495,6 +514,13 @@ class ExprMixin:
         return out
 
     def x_CallExpression(self, node: N.Node) -> ast.expr:
+        if node.callee.type == "MemberExpression" and not node.optional:
+            text = _callee_text(node.callee)
+            if text is not None:  # names the member if it is not a function (runtime.call_site_error)
+                line = max(node.line, 1)
+                end_line = max(node.end_line, line)
+                end_col = node.end_col if end_line > line or node.end_col >= node.col else node.col
+                self.callees[(line, end_line, node.col, end_col)] = text  # the span locate() gives
         return self.call_with(node.callee, node.arguments, node.optional)
 
     def call_with(self, callee: N.Node, args: Any, optional: bool) -> ast.expr:

@@ -106,7 +106,8 @@ def evaluate(source: str, filename: str = "<eval>", globals: dict[str, Any] | No
     module = compile_module(source, filename)
     try:
         return module.run(extra_globals=globals)
-    except JSThrow:
-        raise
     except Exception as exc:  # noqa: BLE001 - every Python error becomes a JS error here
-        raise to_js_error(exc) from None
+        err = to_js_error(exc)
+        if err is exc:
+            raise
+        raise err from None

@@ -128,6 +128,11 @@ def _array_get(arr: JSArray, key: Any) -> Any:
         return arr[i] if i < len(arr) else undefined
     if type(key) is not str:
         key = to_object_key(key)
+    props = getattr(arr, "props", None)
+    if props is not None:  # own non-index properties come before Array.prototype
+        v = props.get(key, _M)
+        if v is not _M:
+            return v
     m = ARRAY_PROTO.get(key)
     if m is None:
         m = OBJECT_PROTO.get(key)
@@ -296,12 +301,17 @@ def set(obj: Any, key: Any, value: Any) -> Any:  # noqa: A001 (the contract's na
                 obj.append(value)
         elif key == "length":
             _set_length(obj, value)
-        # Other names (`arr.foo = 1`) are dropped: JS keeps them, but a JSArray has no place to
-        # hold them (values.py: ``__slots__ = ()``, and a list is not weakly referenceable, so
-        # no side table can key on it without leaking). Storing them needs a ``props`` slot on
-        # JSArray, as builtins/regexp.py's JSMatch has; see the engine report.
+        else:  # another name (`arr.total = 3`): an own property in the array's props
+            _array_props(obj)[key if type(key) is str else to_object_key(key)] = value
         return value
     return _set_slow(obj, key, value)
+
+
+def _array_props(arr: JSArray) -> JSObject:
+    props = getattr(arr, "props", None)
+    if props is None:
+        props = arr.props = JSObject()
+    return props
 
 
 def _range(msg: str) -> JSThrow:
@@ -381,6 +391,8 @@ def delete(obj: Any, key: Any) -> bool:
         i = array_index(key)
         if 0 <= i < len(obj):
             obj[i] = undefined
+        elif i < 0 and getattr(obj, "props", None):
+            obj.props.pop(to_object_key(key), None)
         return True
     if isinstance(obj, dict):
         dict.pop(obj, key if type(key) is str else to_object_key(key), None)
@@ -403,7 +415,8 @@ def has(key: Any, obj: Any) -> bool:
         if i >= 0:
             return i < len(obj)
         k = to_object_key(key)
-        return k == "length" or k in ARRAY_PROTO or k in OBJECT_PROTO
+        props = getattr(obj, "props", None)
+        return k == "length" or k in ARRAY_PROTO or k in OBJECT_PROTO or (props is not None and k in props)
     if isinstance(obj, HostObject):
         return to_object_key(key) in t.js_get
     if t is JSFunction or isinstance(obj, _FUNC_TYPES) or isinstance(obj, dict) or t in PROTO_BY_TYPE:
@@ -435,7 +448,7 @@ from pipyd.js.runtime_ops import *  # noqa: E402,F401,F403  (operators, calls, i
 from pipyd.js.runtime_ops import _FUNCTION_METHODS  # noqa: E402
 from pipyd.js.runtime_members import (  # noqa: E402,F401  (member tables, accessors, call sites)
     CALL_SITES, COMPILED_HELPERS, AccessorObject, PropertyAccessor, _accessor_get, _accessor_set,
-    define_property, getters, invokers, not_callable_error,
+    call_site_error, define_property, getters, invokers, not_callable_error,
 )
 
 
@@ -458,9 +471,7 @@ def _load_protos() -> None:
             if table is not None:
                 g[n] = table
     from pipyd.js import runtime_ops
-    from pipyd.js.builtins import array
     runtime_ops._bind_tables()
-    array._FN_INFO = FN_INFO
 
 
 _load_protos()

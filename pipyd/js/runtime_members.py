@@ -16,7 +16,9 @@ from pipyd.js import runtime as rt
 from pipyd.js.builtins.classes import BuiltinNamespace
 from pipyd.js.coerce import to_string
 from pipyd.js.scope import ESCAPE
-from pipyd.js.values import HostObject, JSArray, JSFunction, JSObject, JSThrow, type_error, undefined
+from pipyd.js.values import (
+    HostObject, JSArray, JSErrorObject, JSFunction, JSObject, JSThrow, type_error, undefined,
+)
 
 _M = object()
 _PYFUNC = types.FunctionType
@@ -306,6 +308,38 @@ COMPILED_HELPERS: dict[str, Any] = {ESCAPE + name: v for name, v in (
 # normal path, the compiler records each code object's direct call sites, (line, col) -> name,
 # and the error path maps the failing instruction's position back to the callee's name.
 CALL_SITES: "weakref.WeakKeyDictionary[Any, dict[tuple[int, int], str]]" = weakref.WeakKeyDictionary()
+
+
+_RUNTIME_FILES = frozenset((__file__, rt.__file__.replace("runtime.py", "runtime_ops.py")))
+
+
+def call_site_error(exc: BaseException) -> JSThrow | None:
+    """V8's "o.x is not a function" for a member call in compiled code whose member is no
+    function: the runtime raised it (runtime_ops.call_method) with a generic text, and the call
+    site's span maps back to the callee's source text. None if ``exc`` is anything else (an
+    error raised inside a builtin the call reached keeps its own message)."""
+    if type(exc) is not JSThrow or type(exc.value) is not JSErrorObject:
+        return not_callable_error(exc)
+    v = exc.value
+    if v.name != "TypeError" or not v.message.endswith(" is not a function"):
+        return None
+    tb = exc.__traceback__
+    site = None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename not in _RUNTIME_FILES:
+            site = tb if code in CALL_SITES else None
+        tb = tb.tb_next
+    if site is None:
+        return None
+    code = site.tb_frame.f_code
+    pos = next(itertools.islice(code.co_positions(), site.tb_lasti // 2, None), None)
+    text = CALL_SITES[code].get(pos) if pos is not None else None
+    if text is None:
+        return None
+    v.message = f"{text} is not a function"
+    v.stack = f"TypeError: {v.message}"
+    return exc
 
 
 def not_callable_error(exc: BaseException) -> JSThrow | None:

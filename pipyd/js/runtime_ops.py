@@ -432,7 +432,7 @@ def forin_keys(v: Any) -> list[str]:
         return []
     t = type(v)
     if t is JSArray:
-        return [str(i) for i in range(len(v))]
+        return own_keys(v)  # indices, then non-index properties (values.JSArray.props)
     if t is str:
         return [str(i) for i in range(len(v))]
     if isinstance(v, JSObjectP):
@@ -474,12 +474,7 @@ def make_function(fn: Any) -> JSFunction:
 
 def catch_value(exc: BaseException) -> Any:
     """The JS value a ``catch`` clause binds for a Python exception."""
-    if type(exc) is JSThrow:
-        return exc.value
     from pipyd.js.backtrace import to_js_error
-    err = rt.not_callable_error(exc)
-    if err is not None:
-        exc = err
     return to_js_error(exc).value
 
 

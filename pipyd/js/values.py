@@ -71,9 +71,11 @@ class JSObjectP(JSObject):
 
 
 class JSArray(list):
-    """A JS array: a dense Python list."""
+    """A JS array: a dense Python list. Non-index properties a script sets (``arr.total = 3``)
+    live in ``props``, a JSObject made on the first such write (unset until then: read it with
+    ``getattr(arr, "props", None)``)."""
 
-    __slots__ = ()
+    __slots__ = ("props",)
 
     def __bool__(self) -> bool:  # an empty array is truthy in JS
         return True

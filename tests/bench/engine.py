@@ -40,7 +40,13 @@ var mathy = msg => Math.min(Math.floor(msg.head.path.length / 2), 10)
 
 
 def _py_snippets(router: Any) -> dict[str, Callable[[Any], Any]]:
-    """The hand-written Python equivalents (what a Python handler would write)."""
+    """The hand-written Python equivalents (what a Python handler would write).
+
+    Fair peers: a JS member read of an absent key gives undefined, so the Python reads of keys
+    a message may lack use ``dict.get`` (``path``, ``route``: a response head has no path, a
+    request may have no host) where a bare ``[...]`` would raise; ``hdr`` already did.
+    The others do the same work as their JS (``fmt`` formats ``None`` as "None" where JS
+    prints "undefined": same cost)."""
     active = ACTIVE
 
     def counter(msg: Any) -> None:
@@ -51,10 +57,10 @@ def _py_snippets(router: Any) -> dict[str, Callable[[Any], Any]]:
         msg.head["headers"]["x-forwarded-for"] = active.current.inbound.remoteAddress
 
     return {
-        "path": lambda msg: msg.head["path"],
+        "path": lambda msg: msg.head.get("path"),
         "respond": lambda msg: Message(JSObject(status=200, headers=JSObject({"content-type": "text/plain"})),
                                        "Hi " + msg.head["path"]),
-        "route": lambda msg: router.find(msg.head["headers"]["host"], msg.head["path"]),
+        "route": lambda msg: router.find(msg.head["headers"].get("host"), msg.head.get("path")),
         "counter": counter,
         "fmt": lambda msg: f"{msg.head['method']} {msg.head['path']} -> {active.current.data[0]['_n']}",
         "xff": xff,

@@ -23,8 +23,8 @@ from pipyd.js.values import JSArray, JSFunction, range_error, type_error, undefi
 
 MAX_DENSE_LENGTH = 2**26
 _PYFUNC = types.FunctionType
-_UNUSED_REST = "\u01c2_"  # the *rest a compiled arrow without a rest parameter has (compiler.py)
-_FN_INFO: dict = {}  # runtime.FN_INFO; runtime binds it once this module is imported (import cycle)
+_UNUSED_REST = ("\u01c2_",)  # the *rest of a compiled arrow without a rest parameter (compiler.py)
+_ARITY: dict[int, tuple[Any, int]] = {}
 
 
 def callback(fn: Any, this_arg: Any = undefined) -> Callable[..., Any]:
@@ -42,9 +42,13 @@ def arity(f: Any) -> int:
     Passing fewer saves building the argument tuple on every element."""
     if type(f) is _PYFUNC:
         code = f.__code__
+        hit = _ARITY.get(id(code))  # by id: hashing a code object hashes all of it
+        if hit is not None and hit[0] is code:
+            return hit[1]
         n = code.co_argcount
-        if code in _FN_INFO and code.co_varnames[n:n + 1] == (_UNUSED_REST,):
-            return min(n, 3)
+        n = n if n < 3 and code.co_varnames[n:n + 1] == _UNUSED_REST else 3  # (co_varnames is built per read)
+        _ARITY[id(code)] = (code, n)  # holding the code keeps its id from being reused
+        return n
     return 3
 
 

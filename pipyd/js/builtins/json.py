@@ -164,7 +164,8 @@ class _Serializer:
         parts = []
         colon = ": " if self.gap else ":"
         for k in keys:
-            v = value.get(k, undefined) if isinstance(value, dict) else _get(value, k)
+            t = type(value)  # a plain dict read only for plain objects: accessors run their getter
+            v = value.get(k, undefined) if t is JSObject or t is JSObjectP else _get(value, k)
             s = self.property(value, k, v, inner)
             if s is not undefined:
                 parts.append(quote(k) + colon + s)

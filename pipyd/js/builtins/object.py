@@ -25,9 +25,10 @@ def _coercible(v: Any) -> Any:
 
 def get_own(obj: Any, key: str) -> Any:
     """The value of an own key returned by own_keys (fast for dicts, lists and strings)."""
-    if isinstance(obj, dict):
+    t = type(obj)
+    if t is JSObject or t is JSObjectP:  # other dicts (accessor objects…) need runtime.get
         return obj.get(key, undefined)
-    if isinstance(obj, (list, str)):
+    if (t is JSArray or t is str) and key.isdigit():
         return obj[int(key)]
     from pipyd.js import runtime
     return runtime.get(obj, key)

@@ -682,4 +682,26 @@ CASES: list[tuple[str, object]] = [
     ('typeof undefined', 'undefined'),
     ('NaN !== NaN', True),
     ('Infinity > 1e308', True),
+    # --- accessor properties seen by JSON.stringify and Object.values/entries (getters run)
+    ('JSON.stringify({get x() { return 5 }, y: 1})', '{"x":5,"y":1}'),
+    ('Object.values({get x() { return 5 }, y: 1}).join()', '5,1'),
+    ('JSON.stringify(Object.entries({get x() { return "g" }}))', '[["x","g"]]'),
+    # --- non-index properties on arrays are kept (not JSON-serialised, enumerated after indices)
+    ('(() => { var a = [1, 2]; a.total = 3; return [a.total, a.length, Object.keys(a).join(), JSON.stringify(a)].join("|") })()',
+     '3|2|0,1,total|[1,2]'),
+    ('(() => { var a = [7]; a.k = 1; var r = []; for (var x in a) r.push(x); return r.join() })()', '0,k'),
+    ('(() => { var a = []; a.k = 1; delete a.k; return [a.k, "k" in a].join() })()', ',false'),
+    # --- Math fast paths keep their edge cases
+    ('Math.floor(-0.5)', -1),
+    ('Object.is(Math.floor(-0), -0)', True),
+    ('Math.min(3, 2)', 2),
+    ('Math.max(-1, -7)', -1),
+    ('Math.min(1, NaN)', NaN),
+    ('7 / 2', 3.5),
+    ('-8 / 2', -4),
+    ('Object.is(0 / -2, -0)', True),
+    # --- "x is not a function" names the callee as V8 does
+    ('(() => { var o = {a: {}}; try { o.a.b() } catch (e) { return e.message } })()', 'o.a.b is not a function'),
+    ('(() => { var f = 1; try { f() } catch (e) { return e.message } })()', 'f is not a function'),
+    ('(() => { try { Math.nope(1) } catch (e) { return e.message } })()', 'Math.nope is not a function'),
 ]
