@@ -53,6 +53,7 @@ Options:
   --threads=<n>, --workers=<n>
                               Run n worker processes sharing the listening ports
   --shutdown-timeout=<time>   Bound the graceful-shutdown wait (default 30s)
+  --admin-port=<[[ip]:]port>  Serve GET /metrics (Prometheus text) on this address
   --instance-uuid=<uuid>      Specify a UUID for this worker process
   --instance-name=<name>      Specify a name for this worker process
 """
@@ -61,13 +62,13 @@ Options:
 _VALUED = {
     "log-level": "log_level", "threads": "threads", "workers": "threads",
     "shutdown-timeout": "shutdown_timeout", "instance-uuid": "instance_uuid",
-    "instance-name": "instance_name", "eval": "eval_source",
+    "instance-name": "instance_name", "eval": "eval_source", "admin-port": "admin_port",
 }
 _FLAGS = {"verify": "verify", "no-graph": "no_graph", "reuse-port": "reuse_port"}
 # Pipy options for services pipyd does not have (admin GUI, repo TLS): accepted so launch
 # commands written for Pipy still start, with a warning.
 _IGNORED = frozenset({
-    "admin-port", "admin-tls-cert", "admin-tls-key", "admin-tls-trusted", "tls-cert",
+    "admin-tls-cert", "admin-tls-key", "admin-tls-trusted", "tls-cert",
     "tls-key", "tls-trusted", "openssl-engine",
 })
 
@@ -149,6 +150,12 @@ def _set_valued(o: Options, name: str, value: str) -> None:
             o.threads = parse_threads(value, "--" + name)
         elif attr == "shutdown_timeout":
             o.shutdown_timeout = parse_seconds(value, "--shutdown-timeout")
+        elif attr == "admin_port":
+            from pipyd.admin import parse_admin_address
+            try:
+                o.admin_port = parse_admin_address(value)
+            except ValueError:
+                raise UsageError(f"invalid --admin-port: {value}") from None
         else:
             setattr(o, attr, value)
     except ConfigError as e:
@@ -300,11 +307,29 @@ class Daemon:
                 await _maybe(self.worker.shutdown(0))
                 return 0
             self.started = True
-            return await self.done
+            admin = await self._start_admin(loop)
+            try:
+                return await self.done
+            finally:
+                if admin is not None:
+                    admin.close()
         finally:
             if not o.verify:
                 self._remove_signals()
                 log.info("Done.")
+
+    async def _start_admin(self, loop: asyncio.AbstractEventLoop) -> Any:
+        """`--admin-port`: /metrics of the worker serving now. With --threads only worker 0
+        binds it (the others would fight over the port)."""
+        address = self.options.admin_port
+        if address is None or os.environ.get("PIPYD_WORKER_INDEX", "0") != "0":
+            return None
+        from pipyd.admin import start_admin
+        try:
+            return await start_admin(loop, address[0], address[1], lambda: self.worker)
+        except OSError as e:
+            log.error(f"[admin] cannot listen on port {address[1]}: {e.strerror}")
+            return None
 
     # -- default signal handling (§6), through the table tasks can override -------------------
 
@@ -351,14 +376,16 @@ class Daemon:
 
     async def _reload(self) -> None:
         log.info("[restart] Reloading codebase...")
+        new = None
         try:
-            ok = await _maybe(self.worker.reload())
+            new = await _maybe(self.worker.reload())
         except Exception as e:
             log.error(f"{e}")
-            ok = False
         finally:
             self.reloading = False
-        log.info("[restart] Codebase reloaded" if ok else "[restart] Failed reloading codebase")
+        if new is not None:
+            self.worker = new  # it owns the ports now: the next reload and the stop go to it
+        log.info("[restart] Codebase reloaded" if new is not None else "[restart] Failed reloading codebase")
 
 
 async def _maybe(value: Any) -> Any:

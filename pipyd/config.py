@@ -58,6 +58,7 @@ class Options:
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     instance_uuid: str | None = None
     instance_name: str | None = None
+    admin_port: tuple[str, int] | None = None  # --admin-port: (ip, port), '' ip = every interface
     # Set by the CLI before the worker starts: `pipy.exit(code)` calls control.exit(code),
     # `pipy.restart()` calls control.restart() (see cli.Daemon).
     control: Any = None

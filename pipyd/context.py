@@ -17,6 +17,8 @@ import itertools
 from typing import Any, Callable
 
 _ids = itertools.count(1)
+_new = object.__new__
+_copy = dict.copy
 
 
 class ContextGroup:
@@ -72,11 +74,17 @@ class Context:
         self.group = group
 
     def clone(self) -> "Context":
-        """A new context in the same group with a shallow copy of each module's variables."""
+        """A new context in the same group with a shallow copy of each module's variables
+        (demuxHTTP clones one per request: built without __init__'s call)."""
         group = self.group
         if group is None:
             group = self.group = ContextGroup()
-        return Context([d.copy() for d in self.data], self.inbound, group)
+        c = _new(Context)
+        c.data = list(map(_copy, self.data))
+        c.inbound = self.inbound
+        c.id = next(_ids)
+        c.group = group
+        return c
 
     def get_group(self) -> ContextGroup:
         if self.group is None:

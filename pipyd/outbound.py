@@ -45,6 +45,7 @@ from pipyd.units import parse_duration, parse_size
 __all__ = ["OutboundOptions", "parse_target", "Outbound", "OutboundTCP", "OutboundUDP"]
 
 _INF = float("inf")
+_new = object.__new__
 
 
 def parse_target(target: Any) -> tuple[str, int]:
@@ -220,7 +221,9 @@ class Outbound:
             return
         try:
             target.process(event)
-            touch_group(getattr(self.source, "context", None))
+            context = getattr(self.source, "context", None)
+            if context is not None and context.group is not None:
+                touch_group(context)
         except Exception as e:  # a bug downstream must not take the worker down
             log.error(f"{self.describe()} {type(e).__name__}: {e}")
 
@@ -320,7 +323,10 @@ class OutboundTCP(Outbound, asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_read = self.loop.time()
-        self._emit(Data.from_bytes(data))
+        d = _new(Data)  # Data.from_bytes inlined; asyncio never delivers empty data
+        d.chunks = [data]
+        d.size = len(data)
+        self._emit(d)
 
     def eof_received(self) -> bool:
         # The upstream closed its side: the stream ends normally and the socket closes

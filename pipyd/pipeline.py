@@ -15,6 +15,7 @@ every request of a proxy).
 """
 from __future__ import annotations
 
+from operator import methodcaller
 from typing import Any, Callable, ClassVar, Iterable, Protocol
 
 from pipyd import log
@@ -349,14 +350,20 @@ class Pipeline:
         if self.ended:
             return
         self.ended = True
-        for f in self.filters:
-            f.reset()
+        filters = self.filters
+        # only the filters whose class has a reset() of its own (the base one does nothing)
+        for i in self.layout.resets():
+            filters[i].reset()
         on_end = self.layout.on_end
         if on_end is not None:
             call_script(self.context, on_end)
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.layout.label or self.layout.name or '(anonymous)'}>"
+
+
+_new = object.__new__
+_CLONE = methodcaller("clone")
 
 
 class PipelineLayout:
@@ -366,7 +373,7 @@ class PipelineLayout:
     the startup graph (``Listen on 8080 at 0.0.0.0``), ``name`` the pipeline name if any.
     """
 
-    __slots__ = ("name", "module", "filters", "on_start", "on_end", "kind", "label")
+    __slots__ = ("name", "module", "filters", "on_start", "on_end", "kind", "label", "_resets")
 
     def __init__(self, name: str = "", module: Any = None, kind: str = "pipeline",
                  label: str = "") -> None:
@@ -377,15 +384,27 @@ class PipelineLayout:
         self.on_end: Callable[..., Any] | None = None
         self.kind = kind
         self.label = label
+        self._resets: tuple[int, ...] | None = None
 
     def append(self, f: Filter) -> Filter:
         self.filters.append(f)
+        self._resets = None
         return f
+
+    def resets(self) -> tuple[int, ...]:
+        """Indices of the filters whose reset() is not the base class's no-op (what
+        ``Pipeline.end`` calls); recomputed after ``append``."""
+        r = self._resets
+        if r is None:
+            base = Filter.reset
+            r = self._resets = tuple(i for i, f in enumerate(self.filters)
+                                     if type(f).reset is not base)
+        return r
 
     def instantiate(self, context: Any, output: EventTarget | None = None,
                     args: Iterable[Any] = (), flow: FlowControl | None = None,
                     lineage: Any = None) -> Pipeline:
-        p = Pipeline.__new__(Pipeline)
+        p = _new(Pipeline)
         p.layout = self
         p.context = context
         p.output = DISCARD if output is None else output
@@ -395,7 +414,7 @@ class PipelineLayout:
         nxt: Any = p.output
         protos = self.filters
         if protos:
-            filters = [f.clone() for f in protos]
+            filters = list(map(_CLONE, protos))  # no comprehension frame
             for f in reversed(filters):
                 f.pipeline = p
                 f.next = nxt

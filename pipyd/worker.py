@@ -222,21 +222,24 @@ class Worker:
         settle_heap()
         return True
 
-    async def reload(self) -> bool:
-        """Load the codebase afresh; on success the new layouts take over the ports (new
-        connections get them, connections in flight finish on the old ones)."""
+    async def reload(self) -> "Worker | None":
+        """Load the codebase afresh into a new Worker; on success it takes over the ports (new
+        connections get its layouts, connections in flight finish on the old ones) and is
+        returned: the caller serves with it from now on. None when loading failed (this one
+        keeps serving)."""
         new = Worker(self.entry, self.options, self.eval_source if self.entry is None else None)
         try:
             new.load()
         except LoadError as e:
             for line in str(e).splitlines():
                 log.error(line)
-            return False
-        assert self.roots is not None
+            return None
+        if self.roots is None:
+            raise RuntimeError("reload of a worker that is not running")
         new.roots = await self.roots.handover(new)
         self.roots = None
         settle_heap()
-        return True
+        return new
 
     async def shutdown(self, timeout: float = 10.0) -> None:
         if self.roots is not None:

@@ -18,6 +18,11 @@ so it reconnects with ``Last-Event-ID`` instead of pinning a worker.
 
 A comment line is written every ``heartbeat`` seconds so proxies keep the connection open and
 the client notices a dead one (§6: every 15 s).
+
+Fan-out cost (issue 5): the consumers of one stream share one store subscription (``_Fanout``).
+At the tail they have no task, timer or read of their own: each commit's frame is built once and
+the same bytes are written to every consumer; one page read per commit feeds all data consumers.
+Heartbeats are one shared timer per period (``_Heartbeat``), skipped for busy connections.
 """
 from __future__ import annotations
 

@@ -104,3 +104,21 @@ def test_parse_admin_address(text, expected):
 def test_parse_admin_address_refuses(text):
     with pytest.raises(ValueError):
         parse_admin_address(text)
+
+
+def test_admin_port_through_the_cli(tmp_path):
+    """`pipyd --admin-port=…` serves the script's metrics next to its own ports."""
+    from .daemon import Daemon, http_exchange
+    listen, admin = free_port(), free_port()
+    (tmp_path / "main.js").write_text(
+        "((c = new stats.Counter('hello_requests')) => pipy()"
+        ".listen(%d).serveHTTP(() => (c.increase(), new Message('hi'))))()" % listen)
+    d = Daemon(tmp_path, args=[f"--admin-port=127.0.0.1:{admin}"]).start([listen, admin])
+    try:
+        for _ in range(3):
+            http_exchange(listen, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        text = http_exchange(admin, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").decode()
+        assert "hello_requests 3" in text
+        assert "pipyd_pipelines" in text
+    finally:
+        d.stop()

@@ -67,3 +67,15 @@ def test_pipy_exit_from_task(daemon):
     src = "pipy().task().onStart(() => (pipy.exit(3), new StreamEnd))"
     d = daemon(src)
     assert d.wait() == 3
+
+
+def test_reload_twice_then_stop_gracefully(daemon, port, tmp_path):
+    d = daemon("pipy().listen(%d).serveHTTP(new Message('one'))" % port, ports=[port])
+    for n, body in enumerate(("two", "three"), start=1):
+        (tmp_path / "main.js").write_text("pipy().listen(%d).serveHTTP(new Message('%s'))" % (port, body))
+        d.signal(signal.SIGHUP)
+        d.wait_log("[restart] Codebase reloaded", count=n)
+        assert http_exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").endswith(body.encode())
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    assert "Stopped listening on TCP port %d" % port in d.log()  # the live worker's roots closed

@@ -77,11 +77,18 @@ def test_ignored_pipy_options_warn(capsys):
     from pipyd import log
     log.configure(level="warn")
     try:
-        o, _ = parse_args(["--admin-port=6060", "a.js"])
+        o, _ = parse_args(["--admin-tls-cert=c.pem", "a.js"])
     finally:
         log.configure(level="error")
     assert o.entry == "a.js"
-    assert "--admin-port" in capsys.readouterr().err
+    assert "--admin-tls-cert" in capsys.readouterr().err
+
+
+def test_admin_port_is_parsed():
+    o, _ = parse_args(["--admin-port=127.0.0.1:6060", "a.js"])
+    assert o.admin_port == ("127.0.0.1", 6060)
+    with pytest.raises(UsageError, match="invalid --admin-port"):
+        parse_args(["--admin-port=nope", "a.js"])
 
 
 # -- exit codes -----------------------------------------------------------------------------------
@@ -201,8 +208,9 @@ class FakeWorker:
         return True
 
     def reload(self):
+        """Like Worker.reload: the worker that serves from now on, or None."""
         self.calls.append("reload")
-        return self.reload_ok
+        return self if self.reload_ok else None
 
     async def shutdown(self, timeout):
         self.calls.append(("shutdown", timeout))
