@@ -119,7 +119,8 @@ class HTTPSession(MuxSession):
         """The followed client's response is over: its congestion no longer applies."""
         if self.live:
             self.live = False
-            self.flow.output_congested(False)
+            if self.flow.congested:
+                self.flow.output_congested(False)
 
     def detach(self) -> None:
         """Stop watching the client's FlowControl altogether."""
@@ -145,6 +146,16 @@ class HTTPSession(MuxSession):
         self.pipeline.head.process(d)
 
     # -- the upstream's bytes --
+
+    def process(self, evt: Any) -> None:
+        # MuxSession.process with on_output inlined for the upstream's Data (every response)
+        if type(evt) is Data:
+            if not self.dead:
+                feed = self.decoder.feed
+                for chunk in evt.chunks:
+                    feed(chunk)
+        else:
+            MuxSession.process(self, evt)
 
     def on_output(self, evt: Any) -> None:
         if type(evt) is Data:
@@ -198,8 +209,8 @@ class HTTPSession(MuxSession):
             return
         q.popleft()
         ex.done = True
-        if interim != -1:
-            self.unfollow()  # a tunnel keeps following its client
+        if interim != -1 and self.live:  # a tunnel keeps following its client
+            self.unfollow()
         o = ex.owner
         if o is not None:
             o.next.process(MessageEnd(tail))
@@ -322,12 +333,15 @@ class MuxHTTP(MuxBase):
             if ex.session is not None and not ex.done:
                 ex.session.forget(ex)
             ex.owner = None
-        if self.tunneling and self.session is not None:
-            s = self.session
-            if s.tunnel is not None:
-                s.tunnel.owner = None
-            s.close()
-        super().reset()
+        s = self.session
+        if s is not None:
+            if self.tunneling:
+                if s.tunnel is not None:
+                    s.tunnel.owner = None
+                s.close()
+            self.session = None  # MuxBase.reset inlined
+            self.smap.give_back(s)
+        self.init_state()
 
     def new_session(self) -> MuxSession:
         v = self.smap.options.version
@@ -389,7 +403,12 @@ class MuxHTTP(MuxBase):
         tunnel_ok = method == "CONNECT" or (
             h is not None and "upgrade" in h and "upgrade" in _header(head, "connection")
             and bool(_header(head, "upgrade")))
-        ex = Exchange(self, tunnel_ok)
+        ex = _new(Exchange)  # Exchange(self, tunnel_ok) without the __init__ call
+        ex.owner = self
+        ex.session = None
+        ex.tunnel_ok = tunnel_ok
+        ex.started = ex.done = False
+        ex.interim = 0
         exchanges = self.exchanges
         if exchanges:
             exchanges = self.exchanges = [e for e in exchanges if not e.done]

@@ -36,7 +36,6 @@ import socket
 from typing import Any, Callable
 
 from pipyd import log
-from pipyd.context import touch_group
 from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.flow import WRITE_HIGH_WATER, WRITE_LOW_WATER
 from pipyd.js.values import type_error, undefined
@@ -222,8 +221,10 @@ class Outbound:
         try:
             target.process(event)
             context = getattr(self.source, "context", None)
-            if context is not None and context.group is not None:
-                touch_group(context)
+            if context is not None:  # touch_group() inlined
+                group = getattr(context, "group", None)
+                if group is not None and group.waiters:
+                    group.touch()
         except Exception as e:  # a bug downstream must not take the worker down
             log.error(f"{self.describe()} {type(e).__name__}: {e}")
 

@@ -352,7 +352,8 @@ class Pipeline:
         self.ended = True
         filters = self.filters
         # only the filters whose class has a reset() of its own (the base one does nothing)
-        for i in self.layout.resets():
+        layout = self.layout
+        for i in layout._resets or layout.resets():
             filters[i].reset()
         on_end = self.layout.on_end
         if on_end is not None:

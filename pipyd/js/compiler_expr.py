@@ -11,7 +11,7 @@ from typing import Any
 
 from pipyd.js import nodes as N
 from pipyd.js.coerce import to_string
-from pipyd.js.compiler_names import E
+from pipyd.js.compiler_names import E, Binding
 from pipyd.js.values import py_name
 
 BINARY = {
@@ -26,6 +26,26 @@ _FUNCTIONS = ("FunctionExpression", "ArrowFunctionExpression")
 # namespace_member form. A script's own binding of the name is seen at compile time; a module
 # global of that name (an extra global) fails the runtime type test and takes the generic path.
 _NAMESPACES = frozenset(("Math", "JSON"))
+# Array methods whose one-parameter arrow argument compiles to a comprehension (inline_array_callback).
+# Math calls computed inline on ints (math_inline): (member, argument count).
+_MATH_INLINE = frozenset((("floor", 1), ("ceil", 1), ("trunc", 1), ("round", 1), ("abs", 1),
+                          ("min", 2), ("max", 2)))
+_INLINE_CALLBACKS = frozenset(("map", "filter", "forEach"))
+# Nodes that keep an arrow body out of a comprehension: a nested function would capture the one
+# comprehension variable (not a binding per call), Python forbids rebinding it, and the others
+# have no expression form there.
+_NOT_INLINE = frozenset(("FunctionExpression", "ArrowFunctionExpression", "ClassExpression",
+                         "AssignmentExpression", "UpdateExpression", "YieldExpression", "AwaitExpression"))
+
+
+def _inlinable_arrow(node: N.Node) -> bool:
+    """A non-async arrow ``x => expr`` whose body _NOT_INLINE allows in a comprehension."""
+    if node.type != "ArrowFunctionExpression" or getattr(node, "async", False) or node.body.type == "BlockStatement":
+        return False
+    params = node.params
+    if len(params) != 1 or params[0].type != "Identifier" or params[0].name in ("arguments", "eval"):
+        return False
+    return not any(n.type in _NOT_INLINE for n in N.walk(node.body))
 
 
 def _h(name: str) -> ast.expr:
@@ -527,6 +547,9 @@ class ExprMixin:
         """A call: ``o.m(...)`` keeps ``this = o`` (§13.3.6.1); other callees get undefined."""
         if callee.type == "MemberExpression":
             obj, key = self.member_parts(callee)
+            if (not optional and _is_name_key(key) and key.value in _INLINE_CALLBACKS and len(args) == 1
+                    and not isinstance(args[0], ast.AST) and _inlinable_arrow(args[0])):
+                return self.inline_array_callback(obj, key.value, args[0])
             arg_list = args if isinstance(args[0] if args else None, ast.AST) else self.arguments_of(args)
             if optional and self.chain is not None:
                 o, f = self.fresh(), self.fresh()
@@ -535,6 +558,9 @@ class ExprMixin:
                 return _call("call_this", ast.Name(f, ast.Load()), ast.Name(o, ast.Load()), *arg_list)
             if (_is_name_key(key) and callee.object.type == "Identifier" and callee.object.name in _NAMESPACES
                     and self.fn.lookup(callee.object.name) is None):
+                if callee.object.name == "Math" and (key.value, len(arg_list)) in _MATH_INLINE and not any(
+                        type(a) is ast.Starred for a in arg_list):
+                    return self.math_inline(obj, key, arg_list)
                 return ast.Call(self.namespace_member(obj, key), arg_list, [])
             if _is_name_key(key):
                 # the name's invoker table (runtime.invokers): `M[type(t := o)](t, *args)`
@@ -554,6 +580,81 @@ class ExprMixin:
                 self.callees[(max(callee.line, 1), callee.col)] = callee.name
             return ast.Call(f, arg_list, [])  # a direct Python call: the hot path
         return _call("call", f, *arg_list)
+
+    def inline_array_callback(self, obj: ast.expr, name: str, arrow: N.Node) -> ast.expr:
+        """``a.map(x => e)`` / ``a.filter(x => e)`` / ``a.forEach(x => e)`` as a comprehension
+        over the live list (bounds fixed at the start, as builtins/array.py does), binding the
+        arrow's one parameter per element, when ``a`` is exactly a JSArray and Array.prototype's
+        method is still the builtin; otherwise the method call with the arrow as compiled:
+        ``JSArray([e for x in islice(t, len(t))]) if type(t := a) is JSArray and AP.get(k) is
+        Amap else M[type(t)](t, f)``. The arrow's body has no nested function, assignment or
+        update (_inlinable_arrow), so one comprehension variable is exactly one JS binding."""
+        t, v = self.fresh(), self.fresh("x")
+        param = arrow.params[0].name
+        self.fn.scopes.append({param: Binding(v, "param", self.fn)})
+        try:
+            body = self.test(arrow.body) if name == "filter" else self.expr(arrow.body)
+        finally:
+            self.fn.scopes.pop()
+        tv = ast.Name(t, ast.Load())
+        source = ast.Call(_h("islice"), [tv, ast.Call(_h("len"), [ast.Name(t, ast.Load())], [])], [])
+        gen = [ast.comprehension(ast.Name(v, ast.Store()), source, [], 0)]
+        if name == "filter":
+            gen[0].ifs.append(body)
+            fast: ast.expr = ast.Call(_h("JSArray"), [ast.ListComp(ast.Name(v, ast.Load()), gen)], [])
+        elif name == "map":
+            fast = ast.Call(_h("JSArray"), [ast.ListComp(body, gen)], [])
+        else:
+            fast = _seq_last([ast.ListComp(body, gen), _h("u")])
+        test = ast.BoolOp(ast.And(), [
+            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), obj)], []),
+                        [ast.Is()], [_h("JSArray")]),
+            ast.Compare(ast.Call(ast.Attribute(_h("AP"), "get", ast.Load()), [ast.Constant(name)], []),
+                        [ast.Is()], [_h("A" + name)])])
+        table = ast.Subscript(self.member_table("invokers", name),
+                              ast.Call(_h("type"), [ast.Name(t, ast.Load())], []), ast.Load())
+        slow = ast.Call(table, [ast.Name(t, ast.Load()), self.expr(arrow)], [])
+        return ast.IfExp(test, fast, slow)
+
+    def math_inline(self, obj: ast.expr, key: ast.Constant, args: list[ast.expr]) -> ast.expr:
+        """``Math.floor(x)``, ``Math.min(a, b)``… on ints (and floor on a safe float) computed
+        inline when ``Math`` is the builtin namespace whose member is still the builtin. The
+        callee is read first and the arguments next (§13.3.6.1), with ``&`` so that both run:
+        ``r if ((f := Mk if type(ns := Math) is NS and dget(ns, k) is Mk else <member>) is Mk)
+        & <ints> else f(a…)``."""
+        name = key.value
+        ns, f = self.fresh(), self.fresh("f")
+        builtin = _h("M" + name)
+        pristine = ast.BoolOp(ast.And(), [
+            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(ns, ast.Store()), obj)], []),
+                        [ast.Is()], [_h("NS")]),
+            ast.Compare(_call("dget", ast.Name(ns, ast.Load()), key), [ast.Is()], [builtin])])
+        callee = ast.IfExp(pristine, _h("M" + name), self.namespace_member(ast.Name(ns, ast.Load()), key))
+        known = ast.Compare(ast.NamedExpr(ast.Name(f, ast.Store()), callee), [ast.Is()], [_h("M" + name)])
+        temps = [self.fresh() for _ in args]
+        tv = [ast.Name(t, ast.Load()) for t in temps]
+        is_int = [ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), a)], []),
+                              [ast.Is()], [_h("int")]) for t, a in zip(temps, args)]
+        if name == "floor":  # a float strictly inside ±2**53 other than ±0: math.floor's int is exact
+            c = self.fresh()
+            is_int[0] = ast.BoolOp(ast.Or(), [
+                ast.Compare(ast.NamedExpr(ast.Name(c, ast.Store()), ast.Call(_h("type"), [
+                    ast.NamedExpr(ast.Name(temps[0], ast.Store()), args[0])], [])), [ast.Is()], [_h("int")]),
+                ast.BoolOp(ast.And(), [
+                    ast.Compare(ast.Name(c, ast.Load()), [ast.Is()], [_h("float")]),
+                    ast.Compare(ast.Constant(-2.0**53), [ast.Lt(), ast.Lt()], [tv[0], ast.Constant(2.0**53)]),
+                    ast.Compare(tv[0], [ast.NotEq()], [ast.Constant(0)])])])
+            fast: ast.expr = ast.IfExp(ast.Compare(ast.Name(c, ast.Load()), [ast.Is()], [_h("int")]), tv[0],
+                                       ast.Call(_h("mfloor"), [tv[0]], []))
+        elif len(args) == 2:
+            op = ast.LtE() if name == "min" else ast.GtE()
+            fast = ast.IfExp(ast.Compare(tv[0], [op], [tv[1]]), tv[0], tv[1])
+        else:
+            fast = ast.Call(_h("abs"), [tv[0]], []) if name == "abs" else tv[0]
+        test: ast.expr = known
+        for e in is_int:  # ``&`` on bools: every operand runs, in order
+            test = ast.BinOp(test, ast.BitAnd(), e)
+        return ast.IfExp(test, fast, ast.Call(ast.Name(f, ast.Load()), list(tv), []))
 
     def namespace_member(self, obj: ast.expr, key: ast.Constant) -> ast.expr:
         """The function to call for ``Math.floor(…)`` / ``JSON.stringify(…)``: the member

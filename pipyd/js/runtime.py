@@ -475,3 +475,25 @@ def _load_protos() -> None:
 
 
 _load_protos()
+
+# The inline ``a.map(x => e)`` / ``a.filter(x => e)`` comprehensions (compiler_expr.py,
+# ``inline_array_callback``) run only while Array.prototype's method is still the builtin.
+import itertools as _itertools  # noqa: E402
+from pipyd.js.scope import ESCAPE as _ESC  # noqa: E402
+
+COMPILED_HELPERS.update({_ESC + name: v for name, v in (
+    ("AP", ARRAY_PROTO), ("Amap", ARRAY_PROTO.get("map")), ("Afilter", ARRAY_PROTO.get("filter")),
+    ("AforEach", ARRAY_PROTO.get("forEach")), ("islice", _itertools.islice), ("len", len))})
+
+
+def _math_helpers() -> dict[str, Any]:
+    """The builtin Math members compiled code may compute inline (compiler_expr.math_inline)."""
+    import math
+    from pipyd.js.builtins.math import MATH
+    h: dict[str, Any] = {_ESC + "M" + k: MATH[k] for k in ("floor", "ceil", "trunc", "round", "abs", "min", "max")}
+    h.update({_ESC + "mfloor": math.floor, _ESC + "abs": abs})
+    return h
+
+
+COMPILED_HELPERS.update(_math_helpers())
+
