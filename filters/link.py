@@ -20,8 +20,6 @@ from pipyd.js.values import HostObject, js_error, type_error
 from pipyd.pipeline import FAILED, JointFilter
 from pipyd.registry import register
 
-from .chain import start_sub
-
 PASS = -1  # route index: no sub-pipeline, events go straight out
 
 
@@ -80,9 +78,12 @@ class _Choose(JointFilter):
             self.passing = True
             target = self.next
         else:
-            # the sub-pipeline's output is this filter's output: straight to next, with no
-            # SubOutput in between (on_sub_output is not overridden here)
-            target = self.sub = start_sub(self, self.sub_layouts[chosen], output=self.next)
+            # start_sub() inlined: the parent's context, flow and lineage; the sub-pipeline's
+            # output is this filter's output, straight to next with no SubOutput in between
+            # (on_sub_output is not overridden here)
+            p = self.pipeline
+            target = self.sub = self.sub_layouts[chosen].instantiate(
+                p.context, self.next, (), p.flow, p.lineage)
         if buf is not None:
             for e in buf:
                 target.process(e)

@@ -324,10 +324,21 @@ class OutboundTCP(Outbound, asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_read = self.loop.time()
+        target = self.target
+        if target is None:
+            return
         d = _new(Data)  # Data.from_bytes inlined; asyncio never delivers empty data
         d.chunks = [data]
         d.size = len(data)
-        self._emit(d)
+        try:  # _emit() inlined: one response per call on a proxy's hot path
+            target.process(d)
+            context = getattr(self.source, "context", None)
+            if context is not None:
+                group = getattr(context, "group", None)
+                if group is not None and group.waiters:
+                    group.touch()
+        except Exception as e:  # a bug downstream must not take the worker down
+            log.error(f"{self.describe()} {type(e).__name__}: {e}")
 
     def eof_received(self) -> bool:
         # The upstream closed its side: the stream ends normally and the socket closes
@@ -375,7 +386,14 @@ class OutboundTCP(Outbound, asyncio.Protocol):
             self._log_overflow(data.size)
             self._overflow()
             return
-        self._write(data.chunks)
+        chunks = data.chunks
+        if len(chunks) == 1:  # _write() inlined for the usual single chunk
+            c = chunks[0]
+            t.write(c)
+            self.written += len(c)
+            self.last_write = self.loop.time()
+        else:
+            self._write(chunks)
 
     def _write(self, chunks: list[bytes]) -> None:
         t = self.transport

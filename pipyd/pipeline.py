@@ -11,7 +11,8 @@ base ``clone()``); every other slot is per-stream state that ``reset()`` (re)ini
 sub-pipelines there. A filter may also define ``init_state()``: the per-stream state of a fresh
 clone, which ``clone()`` then calls instead of ``reset()`` (a reset that first cleans up a
 previous stream would read unset slots there, each read costing a caught AttributeError, on
-every request of a proxy).
+every request of a proxy). A subclass that overrides ``reset()`` but not ``init_state()``
+is cloned through its ``reset()`` again.
 """
 from __future__ import annotations
 
@@ -146,13 +147,22 @@ def _config_slots(cls: type) -> tuple[str, ...]:
     return names
 
 
+def _owner(cls: type, name: str) -> type | None:
+    """The class of ``cls``'s MRO that defines ``name``."""
+    for k in cls.__mro__:
+        if name in k.__dict__:
+            return k
+    return None
+
+
 def _make_cloner(cls: type) -> Callable[[Any], Any]:
     """``clone()`` for ``cls`` as straight-line code (one attribute copy per CONFIG slot): a
     request through a proxy clones several filters, and a getattr/setattr loop over the names
     cost more than the rest of the clone."""
     names = _config_slots(cls)
     body = "".join(f"    f.{n} = self.{n}\n" for n in names)
-    init = "init_state" if hasattr(cls, "init_state") else "reset"
+    init = "init_state" if _owner(cls, "init_state") is not None and issubclass(
+        _owner(cls, "init_state"), _owner(cls, "reset") or object) else "reset"
     src = f"def clone(self):\n    f = new(cls)\n{body}    f.{init}()\n    return f\n"
     ns: dict[str, Any] = {"new": object.__new__, "cls": cls}
     exec(src, ns)  # noqa: S102 -- the names are the class's own slot names

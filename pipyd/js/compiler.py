@@ -17,6 +17,7 @@ reported as ``ReferenceError: Cannot access 'x' before initialization`` (at modu
 from __future__ import annotations
 
 import ast
+import gc
 from typing import Any
 
 from pipyd.js import nodes as N
@@ -424,8 +425,16 @@ def compile_program_ex(program: N.Program, filename: str,
     """compile_program, also returning the free names compiled as context-variable reads
     (``not_context`` lists names that must stay plain global loads)."""
     c = Compiler(filename, not_context)
-    mod = c.compile_program(program)
-    code = compile(mod, filename, "exec", dont_inherit=True)
+    # The compiler allocates tens of thousands of AST nodes and no garbage cycles: the cyclic
+    # collector's passes triggered by those allocations cost about a third of compile time.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        mod = c.compile_program(program)
+        code = compile(mod, filename, "exec", dont_inherit=True)
+    finally:
+        if was_enabled:
+            gc.enable()
     code = _name_functions(code, c.fn_info, c.callees)
     return code, c.top_level_names(), frozenset(c.guessed)
 
