@@ -221,6 +221,17 @@ def chunk_header(size: int) -> bytes:
     return b"%X\r\n" % size
 
 
+def _asks_for_chunked(head: Any) -> bool:
+    """A head whose headers name ``transfer-encoding: chunked`` (any case)."""
+    headers = head.get("headers") if head else None
+    if not headers or not isinstance(headers, dict):
+        return False
+    for k, v in headers.items():
+        if len(k) == 17 and k.lower() == "transfer-encoding":
+            return type(v) is str and "chunked" in v.lower()
+    return False
+
+
 class MessageEncoder:
     """Streams one message at a time: ``start`` then ``data``* then ``end``, each returning the
     pieces to write. Small bodies (up to ``buffer_size``) are held to send ``content-length``."""
@@ -258,6 +269,10 @@ class MessageEncoder:
                 self.final_sent = final and s >= 200
                 return [response_head(head, NO_BODY, final, bodiless)]
         self._mode = 1
+        if _asks_for_chunked(head):
+            # The script asked for a streamed body (an SSE or long-poll answer): send the head
+            # now rather than holding it until the body outgrows the buffer.
+            return self._switch_to_streaming()
         return []
 
     def data(self, chunks: list[bytes], size: int) -> list[bytes]:
@@ -294,7 +309,8 @@ class MessageEncoder:
         else:
             head = self._encode_head(CHUNKED)
             self._mode = 2
-            out = [head, chunk_header(self._held_size), *self._held, CRLF]
+            # nothing held yet: no chunk (a zero-size chunk would end the body)
+            out = [head, chunk_header(self._held_size), *self._held, CRLF] if self._held else [head]
         self._held = []
         return out
 

@@ -107,12 +107,17 @@ class _HTTPServer(JointFilter):
                 self._close()
 
     def shutdown(self) -> None:
-        """Graceful stop: the last queued response closes the connection; idle ones close now."""
+        """Graceful stop: the last queued response closes the connection; idle ones close now.
+        Requests in flight are told too, so an endless response (an SSE stream) can end
+        instead of holding the stop for its whole grace period."""
         self.shutting = True
         if not self.queue:
             self._close()
-        else:
-            self.queue[-1].final = True
+            return
+        self.queue[-1].final = True
+        for r in list(self.queue):
+            if r.pipeline is not None:
+                r.pipeline.shutdown()
 
     # -- decoder sink --
 
@@ -232,7 +237,9 @@ class _HTTPServer(JointFilter):
             return self._close()
         if r.upgrade:
             self.decoder.resume()
-        if not self.queue and self.input_ended:
+        if not self.queue and (self.input_ended or self.shutting):
+            # Stopping: a response whose head went out before the stop (it said keep-alive)
+            # leaves the connection idle, and idle connections close (Pipy §1.6).
             self._close()
 
     def _flush(self) -> None:

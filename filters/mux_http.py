@@ -40,7 +40,7 @@ from pipyd.units import parse_size
 
 from .http import error_response_head
 from .http_codec import DEFAULT_BUFFER_SIZE, ResponseDecoder, request_head
-from .mux import MuxBase, MuxOptions, MuxSession
+from .mux import MuxBase, MuxOptions, MuxSession, defer
 
 _new = object.__new__
 
@@ -265,10 +265,14 @@ class HTTPSession(MuxSession):
     def close_with(self, error: str) -> None:
         self.detach()
         p = self.pipeline
-        self.drop()
+        # drop() with the sub-pipeline's end after its StreamEnd (an ended pipeline drops
+        # its input), as close() does
+        self.dead = True
+        self.isolate()
         self._fail_queue(error)
         if p is not None:
             p.input(StreamEnd())
+            defer(p.end)
 
     def _fail_queue(self, error: str) -> None:
         q, self.queue = self.queue, deque()

@@ -26,16 +26,10 @@ from pipyd.pipeline import Filter
 from pipyd.registry import register
 
 from .http import options_arg
-from .http_codec import DEFAULT_BUFFER_SIZE
 
 _APIS: dict[int, Any] = {}
 _STORES: dict[str, tuple[Any, Any]] = {}
 _KEEP: list = []
-
-# The HTTP encoder holds up to its bufferSize of body before it sends a head (to give small
-# bodies a content-length). An SSE head must reach the client at once, so the first frame is a
-# comment large enough to push the encoder into chunked streaming; EventSource ignores comments.
-_SSE_PRIMER = b":" + b" " * DEFAULT_BUFFER_SIZE + b"\n\n"
 
 
 def _plain(value: Any) -> Any:
@@ -211,8 +205,11 @@ class ServeStreamLog(Filter):
         self.output(MessageEnd())
 
     async def _stream(self, res: Any) -> None:
-        self.output(MessageStart(JSObject(status=res.status, headers=JSObject(res.headers))))
-        self.output(Data.from_bytes(_SSE_PRIMER))
+        # Naming chunked framing makes the HTTP encoder send the head at once instead of
+        # holding it for a content-length: an SSE client must see the head before any event.
+        headers = JSObject(res.headers)
+        headers["transfer-encoding"] = "chunked"
+        self.output(MessageStart(JSObject(status=res.status, headers=headers)))
         sink = _Sink(self)
         self.consumer = res.make_consumer(sink)
         await self.consumer.start()

@@ -410,8 +410,12 @@ class InboundConnection(asyncio.Protocol):
         d = _new(Data)  # Data.from_bytes inlined; asyncio never delivers empty data
         d.chunks = [data]
         d.size = len(data)
+        p = self.pipeline
         try:
-            self.pipeline.head.process(d)  # Pipeline.input inlined
+            p.head.process(d)  # Pipeline.input inlined
+            group = p.context.group
+            if group is not None and group.waiters:  # context.touch_group inlined (hot path)
+                group.touch()
         except Exception as e:  # a bug below us must not take the worker down
             self._internal_error(e)
 

@@ -23,23 +23,20 @@ from typing import Any
 from pipyd.js import nodes as N
 from pipyd.js import runtime
 from pipyd.js.compiler_expr import ExprMixin
-from pipyd.js.compiler_names import (
-    E, Binding, PyFunc, lexical_decls, mangle, pattern_names, uses_arguments, var_names,
+from pipyd.js.compiler_names import (  # noqa: F401  (locate, span: re-exported for the mixins' callers)
+    _POSITIONED, E, LOAD, STORE, Binding, PyFunc, lexical_decls, locate, mangle, nodes_under, pattern_names, span,
+    uses_arguments, var_names,
 )
 from pipyd.js.compiler_patterns import PatternMixin
 from pipyd.js.compiler_stmt import StmtMixin
 from pipyd.js.errors import JSSyntaxError
 
 RESULT = E + "result"
-# Exact node classes that carry positions, as a set: ``type(n) in _POSITIONED`` avoids isinstance,
-# which is slow here because ast's deprecated aliases (ast.Num…) have a Python __instancecheck__.
-_POSITIONED = frozenset(t for t in vars(ast).values()
-                        if isinstance(t, type) and issubclass(t, ast.AST) and "lineno" in t._attributes)
 
 
 def H(name: str) -> ast.expr:
     """A reference to a runtime helper in the module globals (``ǂget``…)."""
-    return ast.Name(E + name, ast.Load())
+    return ast.Name(E + name, LOAD)
 
 
 def hcall(name: str, *args: ast.expr) -> ast.expr:
@@ -51,62 +48,61 @@ def const(v: Any) -> ast.expr:
 
 
 def load(name: str) -> ast.expr:
-    return ast.Name(name, ast.Load())
+    return ast.Name(name, LOAD)
 
 
 def store(name: str) -> ast.expr:
-    return ast.Name(name, ast.Store())
+    return ast.Name(name, STORE)
 
 
 def assign(name: str, value: ast.expr) -> ast.stmt:
     return ast.Assign([store(name)], value, lineno=None)
 
 
-def locate(py: ast.AST, js: N.Node) -> ast.AST:
-    """Give ``py`` and its unpositioned descendants the span of ``js`` (already positioned
-    subtrees came from their own JS nodes and are left alone)."""
-    line = max(js.line, 1)
-    end_line = max(js.end_line, line)
-    col = js.col
-    end_col = js.end_col if end_line > line or js.end_col >= col else col
-    stack = [py]
+# Per AST class: (whether it carries a position, the fields that may hold child nodes). Fields
+# that hold names, operators, contexts or constants are left out so the walk never looks at them.
+_NOT_CHILD = frozenset(("ctx", "op", "ops", "id", "attr", "name", "names", "type_comment",
+                        "conversion", "is_async", "kind", "arg", "module", "level", "asname"))
+_WALK_INFO: dict[type, tuple[bool, tuple[str, ...]]] = {}
+
+
+def _walk_info(cls: type) -> tuple[bool, tuple[str, ...]]:
+    fields = () if cls is ast.Constant else tuple(f for f in getattr(cls, "_fields", ()) if f not in _NOT_CHILD)
+    info = _WALK_INFO[cls] = (cls in _POSITIONED, fields)
+    return info
+
+
+def _fill_positions(mod: ast.Module) -> None:
+    """One top-down pass: every node without a position takes its nearest positioned
+    ancestor's (locate's rule), and what has none above it (the module prologue) takes 1:0.
+    Leaves (names and constants, half the nodes) are positioned from their parent without
+    being pushed."""
+    infos = _WALK_INFO
+    name_cls, const_cls = ast.Name, ast.Constant
+    stack: list[tuple[ast.AST, tuple[int, int, int, int]]] = [(n, (1, 0, 1, 0)) for n in mod.body]
     pop = stack.pop
     push = stack.append
-    positioned = _POSITIONED
     while stack:
-        n = pop()
-        if type(n) in positioned:
-            if getattr(n, "lineno", None) is not None:
+        n, pos = pop()
+        cls = type(n)
+        info = infos.get(cls) or _walk_info(cls)
+        if info[0]:
+            d = n.__dict__
+            if d.get("lineno") is None:
+                n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = pos
+            else:
+                pos = (d["lineno"], d["col_offset"], d["end_lineno"], d["end_col_offset"])
+        for name in info[1]:
+            v = getattr(n, name, None)
+            if v is None:
                 continue
-            n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = line, col, end_line, end_col
-        for name in n._fields:  # ast.iter_child_nodes, inlined (this is the compiler's hot loop)
-            v = getattr(n, name, None)
-            if type(v) is list:
-                for x in v:
-                    if isinstance(x, ast.AST):
-                        push(x)
-            elif v is not None and isinstance(v, ast.AST):
-                push(v)
-    return py
-
-
-def _default_positions(mod: ast.Module) -> None:
-    """Position what is still unpositioned at 1:0 (module prologue), in one pass."""
-    stack: list[ast.AST] = [mod]
-    pop = stack.pop
-    push = stack.append
-    while stack:
-        n = pop()
-        if type(n) in _POSITIONED and getattr(n, "lineno", None) is None:
-            n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = 1, 0, 1, 0
-        for name in n._fields:
-            v = getattr(n, name, None)
-            if type(v) is list:
-                for x in v:
-                    if isinstance(x, ast.AST):
-                        push(x)
-            elif v is not None and isinstance(v, ast.AST):
-                push(v)
+            for x in (v if type(v) is list else (v,)):
+                c = type(x)
+                if c is name_cls or c is const_cls:
+                    if x.__dict__.get("lineno") is None:
+                        x.lineno, x.col_offset, x.end_lineno, x.end_col_offset = pos
+                elif x is not None:
+                    push((x, pos))
 
 
 class Compiler(ExprMixin, StmtMixin, PatternMixin):
@@ -172,7 +168,7 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
                 # else k``: the module's own context variable in one dict test; anything else
                 # (imports, globals, errors) through the plain global load and ModuleScope.
                 c, d = self.fresh("c"), self.fresh("d")
-                return ast.IfExp(self.context_test(name, c, d), ast.Subscript(load(d), const(name), ast.Load()),
+                return ast.IfExp(self.context_test(name, c, d), ast.Subscript(load(d), const(name), LOAD),
                                  load(mangle(name)))
             return load(mangle(name))
         return load(b.pyname)
@@ -187,10 +183,10 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         return True
 
     def context_test(self, name: str, c: str, d: str) -> ast.expr:
-        data = ast.Subscript(ast.Attribute(load(c), "data", ast.Load()),
-                             ast.Attribute(load("__builtins__"), "index", ast.Load()), ast.Load())
+        data = ast.Subscript(ast.Attribute(load(c), "data", LOAD),
+                             ast.Attribute(load("__builtins__"), "index", LOAD), LOAD)
         return ast.BoolOp(ast.And(), [
-            ast.Compare(ast.NamedExpr(store(c), ast.Attribute(H("A"), "current", ast.Load())),
+            ast.Compare(ast.NamedExpr(store(c), ast.Attribute(H("A"), "current", LOAD)),
                         [ast.IsNot()], [const(None)]),
             ast.Compare(const(name), [ast.In()], [ast.NamedExpr(store(d), data)])])
 
@@ -201,12 +197,12 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         c, d, i = self.fresh("c"), self.fresh("d"), self.fresh("i")
         own = self.context_test("__inbound", c, d)
         direct = ast.BoolOp(ast.And(), [
-            ast.Compare(ast.NamedExpr(store(i), ast.Attribute(load(c), "inbound", ast.Load())),
+            ast.Compare(ast.NamedExpr(store(i), ast.Attribute(load(c), "inbound", LOAD)),
                         [ast.IsNot()], [const(None)]),
             ast.Compare(const("__inbound"), [ast.NotIn()],
-                        [ast.Attribute(load("__builtins__"), "imports", ast.Load())])])
+                        [ast.Attribute(load("__builtins__"), "imports", LOAD)])])
         fallback = load("__inbound")
-        return ast.IfExp(own, ast.Subscript(load(d), const("__inbound"), ast.Load()),
+        return ast.IfExp(own, ast.Subscript(load(d), const("__inbound"), LOAD),
                          ast.IfExp(ast.BoolOp(ast.And(), [
                              ast.Compare(load(c), [ast.IsNot()], [const(None)]), direct]), load(i), fallback))
 
@@ -214,7 +210,7 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         """An expression assigning ``value`` to a JS name (its value is ``value``)."""
         b = self.fn.lookup(name)
         if b is None:
-            slow = ast.Call(ast.Attribute(load("__builtins__"), "assign", ast.Load()), [const(name), value], [])
+            slow = ast.Call(ast.Attribute(load("__builtins__"), "assign", LOAD), [const(name), value], [])
             if not self.is_context_guess(name):
                 return slow
             # ``setitem(d, k, v) or v if (v := value) is v and <own context variable> else
@@ -228,8 +224,8 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         if b.kind == "fself" and not declaring:
             return value  # assigning a named function expression's own name is a no-op
         if b.kind == "const" and not declaring:
-            return ast.Subscript(ast.Tuple([value, hcall("const_assign", const(name))], ast.Load()),
-                                 const(0), ast.Load())
+            return ast.Subscript(ast.Tuple([value, hcall("const_assign", const(name))], LOAD),
+                                 const(0), LOAD)
         self._note_write(b)
         return ast.NamedExpr(store(b.pyname), value)
 
@@ -248,8 +244,8 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
             v, c, d = self.fresh("v"), self.fresh("c"), self.fresh("d")
             test = ast.BoolOp(ast.And(), [ast.Compare(ast.NamedExpr(store(v), value), [ast.Is()], [load(v)]),
                                           *self.context_test(name, c, d).values])
-            put = ast.Assign([ast.Subscript(load(d), const(name), ast.Store())], load(v), lineno=None)
-            slow = ast.Call(ast.Attribute(load("__builtins__"), "assign", ast.Load()), [const(name), load(v)], [])
+            put = ast.Assign([ast.Subscript(load(d), const(name), STORE)], load(v), lineno=None)
+            slow = ast.Call(ast.Attribute(load("__builtins__"), "assign", LOAD), [const(name), load(v)], [])
             return ast.If(test, [put], [ast.Expr(slow)])
         if b is None or (b.kind in ("const", "fself") and not declaring):
             return ast.Expr(self.write_name(name, value, declaring))
@@ -270,7 +266,7 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         for (kind, key), pyname in self.member_tables.items():  # bound once, at module start
             out.insert(0, assign(pyname, hcall(kind, const(key))))
         mod = ast.Module(out, [])
-        _default_positions(mod)
+        _fill_positions(mod)
         return mod
 
     def top_level_names(self) -> list[str]:
@@ -410,7 +406,7 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
 
 def _refers_to(body: N.Node, name: str) -> bool:
     """Whether an identifier ``name`` occurs in ``body`` (conservatively: any occurrence)."""
-    return any(n.type == "Identifier" and n.name == name for n in N.walk(body))
+    return any(n.type == "Identifier" and n.name == name for n in [body, *nodes_under(body)])
 
 
 def compile_program(program: N.Program, filename: str,

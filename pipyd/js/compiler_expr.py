@@ -11,7 +11,7 @@ from typing import Any
 
 from pipyd.js import nodes as N
 from pipyd.js.coerce import to_string
-from pipyd.js.compiler_names import E, Binding
+from pipyd.js.compiler_names import E, LOAD, STORE, Binding, locate, nodes_under
 from pipyd.js.values import py_name
 
 BINARY = {
@@ -45,11 +45,12 @@ def _inlinable_arrow(node: N.Node) -> bool:
     params = node.params
     if len(params) != 1 or params[0].type != "Identifier" or params[0].name in ("arguments", "eval"):
         return False
-    return not any(n.type in _NOT_INLINE for n in N.walk(node.body))
+    body = node.body
+    return body.type not in _NOT_INLINE and not any(n.type in _NOT_INLINE for n in nodes_under(body))
 
 
 def _h(name: str) -> ast.expr:
-    return ast.Name(E + name, ast.Load())
+    return ast.Name(E + name, LOAD)
 
 
 def _call(name: str, *args: ast.expr) -> ast.expr:
@@ -66,7 +67,7 @@ def _is(e: ast.expr, what: ast.expr, negate: bool = False) -> ast.expr:
 
 
 def _seq_last(items: list[ast.expr]) -> ast.expr:
-    return ast.Subscript(ast.Tuple(items, ast.Load()), ast.Constant(-1), ast.Load())
+    return ast.Subscript(ast.Tuple(items, LOAD), ast.Constant(-1), LOAD)
 
 
 def _is_name_key(key: ast.expr) -> bool:
@@ -98,7 +99,6 @@ class ExprMixin:
     """Expression compilation (mixed into compiler.Compiler)."""
 
     def expr(self, node: N.Node) -> ast.expr:
-        from pipyd.js.compiler import locate
         method = getattr(self, "x_" + node.type, None)
         if method is None:
             raise self.error(node, f"{node.type} is not supported here")
@@ -106,7 +106,6 @@ class ExprMixin:
 
     def test(self, node: N.Node) -> ast.expr:
         """A Python expression that is true exactly when the JS value is truthy (§7.1.2)."""
-        from pipyd.js.compiler import locate
         t = node.type
         if t == "LogicalExpression" and node.operator in ("&&", "||"):
             op = ast.And() if node.operator == "&&" else ast.Or()
@@ -122,29 +121,28 @@ class ExprMixin:
         """ToBoolean inline for booleans and strings, the usual operands of ``if``, ``||`` and
         ``&&``: ``t if (c := type(t := e)) is bool else t != '' if c is str else truthy(t)``."""
         t, c = self.fresh(), self.fresh()
-        kind = ast.NamedExpr(ast.Name(c, ast.Store()),
-                             ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), e)], []))
-        tv = ast.Name(t, ast.Load())
-        nonempty = ast.Compare(ast.Name(t, ast.Load()), [ast.NotEq()], [ast.Constant("")])
-        rest = ast.IfExp(ast.Compare(ast.Name(c, ast.Load()), [ast.Is()], [_h("str")]), nonempty,
-                         _call("truthy", ast.Name(t, ast.Load())))
+        kind = ast.NamedExpr(ast.Name(c, STORE),
+                             ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), e)], []))
+        tv = ast.Name(t, LOAD)
+        nonempty = ast.Compare(ast.Name(t, LOAD), [ast.NotEq()], [ast.Constant("")])
+        rest = ast.IfExp(ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("str")]), nonempty,
+                         _call("truthy", ast.Name(t, LOAD)))
         return ast.IfExp(ast.Compare(kind, [ast.Is()], [_h("bool")]), tv, rest)
 
     def named(self, node: N.Node, name: str) -> ast.expr:
         """An expression whose anonymous function value takes ``name`` (§8.4 NamedEvaluation)."""
         if node.type in _FUNCTIONS and node.id is None:
-            from pipyd.js.compiler import locate
-            return locate(self.function(node, name), node)
+                return locate(self.function(node, name), node)
         return self.expr(node)
 
     def nullish(self, e: ast.expr) -> ast.expr:
         """``(t := e) is None or t is undefined``: the value is null or undefined."""
         t = self.fresh()
-        return ast.BoolOp(ast.Or(), [_is(ast.NamedExpr(ast.Name(t, ast.Store()), e), ast.Constant(None)),
-                                     _is(ast.Name(t, ast.Load()), _h("u"))])
+        return ast.BoolOp(ast.Or(), [_is(ast.NamedExpr(ast.Name(t, STORE), e), ast.Constant(None)),
+                                     _is(ast.Name(t, LOAD), _h("u"))])
 
     def _last_temp(self, guard: ast.expr) -> ast.expr:
-        return ast.Name(guard.values[1].left.id, ast.Load())
+        return ast.Name(guard.values[1].left.id, LOAD)
 
     # -------------------------------------------------------------- primaries
 
@@ -167,7 +165,7 @@ class ExprMixin:
 
     def x_ThisExpression(self, node: N.Node) -> ast.expr:
         name = self.fn.this_name
-        return ast.Name(name, ast.Load()) if name else _h("u")
+        return ast.Name(name, LOAD) if name else _h("u")
 
     def x_TemplateLiteral(self, node: N.Node) -> ast.expr:
         """An f-string (BUILD_STRING, no helper call): each substitution is ToString'd inline
@@ -181,18 +179,18 @@ class ExprMixin:
             if i < len(node.expressions):
                 # strings and ints (never -0, |v| <= 2**53) format as JS's ToString does
                 t, c = self.fresh(), self.fresh()
-                kind = ast.NamedExpr(ast.Name(c, ast.Store()), ast.Call(_h("type"), [
-                    ast.NamedExpr(ast.Name(t, ast.Store()), self.expr(node.expressions[i]))], []))
+                kind = ast.NamedExpr(ast.Name(c, STORE), ast.Call(_h("type"), [
+                    ast.NamedExpr(ast.Name(t, STORE), self.expr(node.expressions[i]))], []))
                 test = ast.BoolOp(ast.Or(), [ast.Compare(kind, [ast.Is()], [_h("str")]),
-                                             ast.Compare(ast.Name(c, ast.Load()), [ast.Is()], [_h("int")])])
-                value = ast.IfExp(test, ast.Name(t, ast.Load()), _call("to_string", ast.Name(t, ast.Load())))
+                                             ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("int")])])
+                value = ast.IfExp(test, ast.Name(t, LOAD), _call("to_string", ast.Name(t, LOAD)))
                 parts.append(ast.FormattedValue(value, -1, None))
         return ast.JoinedStr(parts)
 
     def x_TaggedTemplateExpression(self, node: N.Node) -> ast.expr:
         q = node.quasi
-        cooked = ast.Tuple([ast.Constant(e.value["cooked"]) for e in q.quasis], ast.Load())
-        raw = ast.Tuple([ast.Constant(e.value["raw"]) for e in q.quasis], ast.Load())
+        cooked = ast.Tuple([ast.Constant(e.value["cooked"]) for e in q.quasis], LOAD)
+        raw = ast.Tuple([ast.Constant(e.value["raw"]) for e in q.quasis], LOAD)
         args = [_call("tagged_strings", cooked, raw)] + [self.expr(e) for e in q.expressions]
         return self.call_with(node.tag, args, optional=False)
 
@@ -202,10 +200,10 @@ class ExprMixin:
             if e is None:
                 elts.append(_h("u"))
             elif e.type == "SpreadElement":
-                elts.append(ast.Starred(_call("iterate", self.expr(e.argument)), ast.Load()))
+                elts.append(ast.Starred(_call("iterate", self.expr(e.argument)), LOAD))
             else:
                 elts.append(self.expr(e))
-        return ast.Call(_h("JSArray"), [ast.List(elts, ast.Load())], [])
+        return ast.Call(_h("JSArray"), [ast.List(elts, LOAD)], [])
 
     def prop_key(self, prop: N.Node) -> ast.expr:
         k = prop.key
@@ -222,7 +220,7 @@ class ExprMixin:
         obj = self.fresh("o")
         for prop in node.properties:
             if prop.type == "SpreadElement":
-                steps.append(_call("spread_into", ast.Name(obj, ast.Load()), self.expr(prop.argument)))
+                steps.append(_call("spread_into", ast.Name(obj, LOAD), self.expr(prop.argument)))
                 continue
             key = self.prop_key(prop)
             name = key.value if isinstance(key, ast.Constant) else ""
@@ -232,12 +230,12 @@ class ExprMixin:
                 fn = self.named(prop.value, f"{prop.kind} {name}" if name else prop.kind)
                 if not steps:
                     steps.append(ast.Constant(None))  # marks the object as an AccessorObject
-                steps.append(_call("define_property", ast.Name(obj, ast.Load()), key, fn,
+                steps.append(_call("define_property", ast.Name(obj, LOAD), key, fn,
                                    ast.Constant(1 if prop.kind == "get" else 2)))
                 continue
             value = self.named(prop.value, name) if prop.value.type in _FUNCTIONS else self.expr(prop.value)
             if steps:
-                steps.append(_call("set", ast.Name(obj, ast.Load()), key, value))
+                steps.append(_call("set", ast.Name(obj, LOAD), key, value))
             else:
                 keys.append(key)
                 values.append(value)
@@ -250,8 +248,8 @@ class ExprMixin:
         first = ast.Call(cls, [ast.Dict(keys, values)] if keys else [], [])
         if not steps:
             return first
-        return _seq_last([ast.NamedExpr(ast.Name(obj, ast.Store()), first), *steps,
-                          ast.Name(obj, ast.Load())])
+        return _seq_last([ast.NamedExpr(ast.Name(obj, STORE), first), *steps,
+                          ast.Name(obj, LOAD)])
 
     def x_FunctionExpression(self, node: N.Node) -> ast.expr:
         return self.function(node, node.id.name if node.id is not None else "")
@@ -276,7 +274,7 @@ class ExprMixin:
                 return _call("typeof_free", _h("G"), ast.Constant(mangle(arg.name)))
             return _call("typeof", self.expr(arg))
         if op == "void":
-            return ast.Subscript(ast.Tuple([self.expr(arg), _h("u")], ast.Load()), ast.Constant(1), ast.Load())
+            return ast.Subscript(ast.Tuple([self.expr(arg), _h("u")], LOAD), ast.Constant(1), LOAD)
         if op == "delete":
             if arg.type == "MemberExpression":
                 obj, key = self.member_parts(arg)
@@ -284,7 +282,7 @@ class ExprMixin:
             if arg.type == "ChainExpression":
                 return _bool(ast.Constant(True))
             return _bool(ast.Subscript(ast.Tuple([self.expr(arg), ast.Constant(arg.type != "Identifier")],
-                                                 ast.Load()), ast.Constant(1), ast.Load()))
+                                                 LOAD), ast.Constant(1), LOAD))
         return _call({"-": "neg", "+": "pos", "~": "bitnot"}[op], self.expr(arg))
 
     def x_BinaryExpression(self, node: N.Node) -> ast.expr:
@@ -308,14 +306,14 @@ class ExprMixin:
         is an int in a range where the result needs no JS adjustment (no -0, no float rounding
         beyond 2**53); otherwise the runtime helper. Comparisons also take float ``x``."""
         t, c = self.fresh(), self.fresh()
-        tv = ast.Name(t, ast.Load())
-        kind = ast.NamedExpr(ast.Name(c, ast.Store()),
-                             ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), self.expr(left))], []))
+        tv = ast.Name(t, LOAD)
+        kind = ast.NamedExpr(ast.Name(c, STORE),
+                             ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), self.expr(left))], []))
         is_int = ast.Compare(kind, [ast.Is()], [_h("int")])
         n = ast.Constant(lit)
         cmp = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}.get(op)
         if cmp is not None:
-            test = ast.BoolOp(ast.Or(), [is_int, ast.Compare(ast.Name(c, ast.Load()), [ast.Is()], [_h("float")])])
+            test = ast.BoolOp(ast.Or(), [is_int, ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("float")])])
             return _bool(ast.IfExp(test, ast.Compare(tv, [cmp()], [n]), _call(BINARY[op], tv, n)))
         if type(lit) is not int or not 0 < lit < 2**31:
             return None
@@ -334,7 +332,7 @@ class ExprMixin:
         else:
             return None
         test = ast.BoolOp(ast.And(), [is_int, in_range])
-        return ast.IfExp(test, ast.BinOp(ast.Name(t, ast.Load()), py_op, n), _call(BINARY[op], tv, n))
+        return ast.IfExp(test, ast.BinOp(ast.Name(t, LOAD), py_op, n), _call(BINARY[op], tv, n))
 
     def concat_literal(self, left: N.Node, right: N.Node) -> ast.expr:
         """``'lit' + e`` / ``e + 'lit'``: a Python str concatenation when ``e`` is a string."""
@@ -342,8 +340,8 @@ class ExprMixin:
         lit_left = self._literal_kind(left) == "str"
         other = self.expr(right if lit_left else left)
         lit = ast.Constant((left if lit_left else right).value)
-        tv = ast.Name(t, ast.Load())
-        test = ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), other)], []),
+        tv = ast.Name(t, LOAD)
+        test = ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), other)], []),
                            [ast.Is()], [_h("str")])
         fast = ast.BinOp(lit, ast.Add(), tv) if lit_left else ast.BinOp(tv, ast.Add(), lit)
         slow = _call("add", lit, tv) if lit_left else _call("add", tv, lit)
@@ -383,9 +381,9 @@ class ExprMixin:
                 t = self.fresh()
                 lit = right if other is left else left
                 test = ast.BoolOp(ast.And(), [
-                    ast.Compare(ast.NamedExpr(ast.Name(t, ast.Store()), self.expr(other)), [ast.Eq()],
+                    ast.Compare(ast.NamedExpr(ast.Name(t, STORE), self.expr(other)), [ast.Eq()],
                                 [self.expr(lit)]),
-                    ast.Compare(ast.Call(_h("type"), [ast.Name(t, ast.Load())], []), [ast.IsNot()], [_h("bool")])])
+                    ast.Compare(ast.Call(_h("type"), [ast.Name(t, LOAD)], []), [ast.IsNot()], [_h("bool")])])
                 return ast.UnaryOp(ast.Not(), test) if negate else test
             if kind == "str":
                 lit = left if other is right else right
@@ -403,11 +401,11 @@ class ExprMixin:
         t = self.fresh()
         left = self.expr(node.left)
         right = self.expr(node.right)
-        bind = ast.NamedExpr(ast.Name(t, ast.Store()), left)
-        tv = ast.Name(t, ast.Load())
+        bind = ast.NamedExpr(ast.Name(t, STORE), left)
+        tv = ast.Name(t, LOAD)
         if node.operator == "??":
             test = ast.BoolOp(ast.Or(), [_is(bind, ast.Constant(None)), _is(tv, _h("u"))])
-            return ast.IfExp(test, right, ast.Name(t, ast.Load()))
+            return ast.IfExp(test, right, ast.Name(t, LOAD))
         test = bind if getattr(left, "_jsbool", False) else self.truthy(bind)
         if node.operator == "&&":
             return ast.IfExp(test, right, tv)
@@ -423,9 +421,9 @@ class ExprMixin:
             if node.prefix or not value_used:
                 return self.write_name(arg.name, _call(fn, self.read_name(arg.name)))
             t = self.fresh()
-            old = ast.NamedExpr(ast.Name(t, ast.Store()), _call("pos", self.read_name(arg.name)))
-            return ast.Subscript(ast.Tuple([old, self.write_name(arg.name, _call(fn, ast.Name(t, ast.Load())))],
-                                           ast.Load()), ast.Constant(0), ast.Load())
+            old = ast.NamedExpr(ast.Name(t, STORE), _call("pos", self.read_name(arg.name)))
+            return ast.Subscript(ast.Tuple([old, self.write_name(arg.name, _call(fn, ast.Name(t, LOAD)))],
+                                           LOAD), ast.Constant(0), LOAD)
         if arg.type == "MemberExpression":
             obj, key = self.member_parts(arg)
             return _call("update_member", obj, key, ast.Constant(1 if fn == "inc" else -1),
@@ -449,9 +447,9 @@ class ExprMixin:
             return self.write_name(left.name, _call(helper, self.read_name(left.name), self.expr(node.right)))
         o, k = self.fresh(), self.fresh()
         obj, key = self.member_parts(left)
-        current = _call("get", ast.Name(o, ast.Load()), ast.Name(k, ast.Load()))
-        return _call("set", ast.NamedExpr(ast.Name(o, ast.Store()), obj),
-                     ast.NamedExpr(ast.Name(k, ast.Store()), key),
+        current = _call("get", ast.Name(o, LOAD), ast.Name(k, LOAD))
+        return _call("set", ast.NamedExpr(ast.Name(o, STORE), obj),
+                     ast.NamedExpr(ast.Name(k, STORE), key),
                      _call(helper, current, self.expr(node.right)))
 
     def logical_assign(self, node: N.Node) -> ast.expr:
@@ -464,14 +462,14 @@ class ExprMixin:
         else:
             o, k = self.fresh(), self.fresh()
             obj, key = self.member_parts(left)
-            current = _call("get", ast.NamedExpr(ast.Name(o, ast.Store()), obj),
-                            ast.NamedExpr(ast.Name(k, ast.Store()), key))
-            write = _call("set", ast.Name(o, ast.Load()), ast.Name(k, ast.Load()), self.expr(node.right))
-        bind = ast.NamedExpr(ast.Name(t, ast.Store()), current)
-        tv = ast.Name(t, ast.Load())
+            current = _call("get", ast.NamedExpr(ast.Name(o, STORE), obj),
+                            ast.NamedExpr(ast.Name(k, STORE), key))
+            write = _call("set", ast.Name(o, LOAD), ast.Name(k, LOAD), self.expr(node.right))
+        bind = ast.NamedExpr(ast.Name(t, STORE), current)
+        tv = ast.Name(t, LOAD)
         if node.operator == "??=":
             test = ast.BoolOp(ast.Or(), [_is(bind, ast.Constant(None)), _is(tv, _h("u"))])
-            return ast.IfExp(test, write, ast.Name(t, ast.Load()))
+            return ast.IfExp(test, write, ast.Name(t, LOAD))
         if node.operator == "&&=":
             return ast.IfExp(_call("truthy", bind), write, tv)
         return ast.IfExp(_call("truthy", bind), tv, write)
@@ -496,17 +494,17 @@ class ExprMixin:
             # (runtime.getters): `t[k] if (c := type(t := o)) is JSObject and k in t else G[c](t)`
             t, c = self.fresh(), self.fresh()
             test = ast.BoolOp(ast.And(), [
-                ast.Compare(ast.NamedExpr(ast.Name(c, ast.Store()),
-                                          ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), obj)], [])),
+                ast.Compare(ast.NamedExpr(ast.Name(c, STORE),
+                                          ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), obj)], [])),
                             [ast.Is()], [_h("JSObject")]),
-                ast.Compare(key, [ast.In()], [ast.Name(t, ast.Load())])])
-            hit = ast.Subscript(ast.Name(t, ast.Load()), ast.Constant(key.value), ast.Load())
-            table = ast.Subscript(self.member_table("getters", key.value), ast.Name(c, ast.Load()), ast.Load())
-            other = ast.Call(table, [ast.Name(t, ast.Load())], [])
+                ast.Compare(key, [ast.In()], [ast.Name(t, LOAD)])])
+            hit = ast.Subscript(ast.Name(t, LOAD), ast.Constant(key.value), LOAD)
+            table = ast.Subscript(self.member_table("getters", key.value), ast.Name(c, LOAD), LOAD)
+            other = ast.Call(table, [ast.Name(t, LOAD)], [])
             if key.value.isidentifier() and not key.value.startswith("__"):
                 # a host object's allowed attribute (runtime.host_types): a plain attribute read
-                host = ast.Compare(ast.Name(c, ast.Load()), [ast.In()], [self.member_table("hosts", key.value)])
-                other = ast.IfExp(host, ast.Attribute(ast.Name(t, ast.Load()), py_name(key.value), ast.Load()),
+                host = ast.Compare(ast.Name(c, LOAD), [ast.In()], [self.member_table("hosts", key.value)])
+                other = ast.IfExp(host, ast.Attribute(ast.Name(t, LOAD), py_name(key.value), LOAD),
                                   other)
             return ast.IfExp(test, hit, other)
         return _call("get", obj, key)
@@ -528,7 +526,7 @@ class ExprMixin:
         out: list[ast.expr] = []
         for a in args:
             if a.type == "SpreadElement":
-                out.append(ast.Starred(_call("iterate", self.expr(a.argument)), ast.Load()))
+                out.append(ast.Starred(_call("iterate", self.expr(a.argument)), LOAD))
             else:
                 out.append(self.expr(a))
         return out
@@ -553,9 +551,9 @@ class ExprMixin:
             arg_list = args if isinstance(args[0] if args else None, ast.AST) else self.arguments_of(args)
             if optional and self.chain is not None:
                 o, f = self.fresh(), self.fresh()
-                fetch = _call("get", ast.NamedExpr(ast.Name(o, ast.Store()), obj), key)
-                self.chain.append(self.nullish(ast.NamedExpr(ast.Name(f, ast.Store()), fetch)))
-                return _call("call_this", ast.Name(f, ast.Load()), ast.Name(o, ast.Load()), *arg_list)
+                fetch = _call("get", ast.NamedExpr(ast.Name(o, STORE), obj), key)
+                self.chain.append(self.nullish(ast.NamedExpr(ast.Name(f, STORE), fetch)))
+                return _call("call_this", ast.Name(f, LOAD), ast.Name(o, LOAD), *arg_list)
             if (_is_name_key(key) and callee.object.type == "Identifier" and callee.object.name in _NAMESPACES
                     and self.fn.lookup(callee.object.name) is None):
                 if callee.object.name == "Math" and (key.value, len(arg_list)) in _MATH_INLINE and not any(
@@ -566,8 +564,8 @@ class ExprMixin:
                 # the name's invoker table (runtime.invokers): `M[type(t := o)](t, *args)`
                 t = self.fresh()
                 table = ast.Subscript(self.member_table("invokers", key.value), ast.Call(_h("type"), [
-                    ast.NamedExpr(ast.Name(t, ast.Store()), obj)], []), ast.Load())
-                return ast.Call(table, [ast.Name(t, ast.Load()), *arg_list], [])
+                    ast.NamedExpr(ast.Name(t, STORE), obj)], []), LOAD)
+                return ast.Call(table, [ast.Name(t, LOAD), *arg_list], [])
             return _call("call_method", obj, key, *arg_list)
         f = self.expr(callee)
         arg_list = args if isinstance(args[0] if args else None, ast.AST) else self.arguments_of(args)
@@ -596,24 +594,24 @@ class ExprMixin:
             body = self.test(arrow.body) if name == "filter" else self.expr(arrow.body)
         finally:
             self.fn.scopes.pop()
-        tv = ast.Name(t, ast.Load())
-        source = ast.Call(_h("islice"), [tv, ast.Call(_h("len"), [ast.Name(t, ast.Load())], [])], [])
-        gen = [ast.comprehension(ast.Name(v, ast.Store()), source, [], 0)]
+        tv = ast.Name(t, LOAD)
+        source = ast.Call(_h("islice"), [tv, ast.Call(_h("len"), [ast.Name(t, LOAD)], [])], [])
+        gen = [ast.comprehension(ast.Name(v, STORE), source, [], 0)]
         if name == "filter":
             gen[0].ifs.append(body)
-            fast: ast.expr = ast.Call(_h("JSArray"), [ast.ListComp(ast.Name(v, ast.Load()), gen)], [])
+            fast: ast.expr = ast.Call(_h("JSArray"), [ast.ListComp(ast.Name(v, LOAD), gen)], [])
         elif name == "map":
             fast = ast.Call(_h("JSArray"), [ast.ListComp(body, gen)], [])
         else:
             fast = _seq_last([ast.ListComp(body, gen), _h("u")])
         test = ast.BoolOp(ast.And(), [
-            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), obj)], []),
+            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), obj)], []),
                         [ast.Is()], [_h("JSArray")]),
-            ast.Compare(ast.Call(ast.Attribute(_h("AP"), "get", ast.Load()), [ast.Constant(name)], []),
+            ast.Compare(ast.Call(ast.Attribute(_h("AP"), "get", LOAD), [ast.Constant(name)], []),
                         [ast.Is()], [_h("A" + name)])])
         table = ast.Subscript(self.member_table("invokers", name),
-                              ast.Call(_h("type"), [ast.Name(t, ast.Load())], []), ast.Load())
-        slow = ast.Call(table, [ast.Name(t, ast.Load()), self.expr(arrow)], [])
+                              ast.Call(_h("type"), [ast.Name(t, LOAD)], []), LOAD)
+        slow = ast.Call(table, [ast.Name(t, LOAD), self.expr(arrow)], [])
         return ast.IfExp(test, fast, slow)
 
     def math_inline(self, obj: ast.expr, key: ast.Constant, args: list[ast.expr]) -> ast.expr:
@@ -626,25 +624,25 @@ class ExprMixin:
         ns, f = self.fresh(), self.fresh("f")
         builtin = _h("M" + name)
         pristine = ast.BoolOp(ast.And(), [
-            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(ns, ast.Store()), obj)], []),
+            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(ns, STORE), obj)], []),
                         [ast.Is()], [_h("NS")]),
-            ast.Compare(_call("dget", ast.Name(ns, ast.Load()), key), [ast.Is()], [builtin])])
-        callee = ast.IfExp(pristine, _h("M" + name), self.namespace_member(ast.Name(ns, ast.Load()), key))
-        known = ast.Compare(ast.NamedExpr(ast.Name(f, ast.Store()), callee), [ast.Is()], [_h("M" + name)])
+            ast.Compare(_call("dget", ast.Name(ns, LOAD), key), [ast.Is()], [builtin])])
+        callee = ast.IfExp(pristine, _h("M" + name), self.namespace_member(ast.Name(ns, LOAD), key))
+        known = ast.Compare(ast.NamedExpr(ast.Name(f, STORE), callee), [ast.Is()], [_h("M" + name)])
         temps = [self.fresh() for _ in args]
-        tv = [ast.Name(t, ast.Load()) for t in temps]
-        is_int = [ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), a)], []),
+        tv = [ast.Name(t, LOAD) for t in temps]
+        is_int = [ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), a)], []),
                               [ast.Is()], [_h("int")]) for t, a in zip(temps, args)]
         if name == "floor":  # a float strictly inside ±2**53 other than ±0: math.floor's int is exact
             c = self.fresh()
             is_int[0] = ast.BoolOp(ast.Or(), [
-                ast.Compare(ast.NamedExpr(ast.Name(c, ast.Store()), ast.Call(_h("type"), [
-                    ast.NamedExpr(ast.Name(temps[0], ast.Store()), args[0])], [])), [ast.Is()], [_h("int")]),
+                ast.Compare(ast.NamedExpr(ast.Name(c, STORE), ast.Call(_h("type"), [
+                    ast.NamedExpr(ast.Name(temps[0], STORE), args[0])], [])), [ast.Is()], [_h("int")]),
                 ast.BoolOp(ast.And(), [
-                    ast.Compare(ast.Name(c, ast.Load()), [ast.Is()], [_h("float")]),
+                    ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("float")]),
                     ast.Compare(ast.Constant(-2.0**53), [ast.Lt(), ast.Lt()], [tv[0], ast.Constant(2.0**53)]),
                     ast.Compare(tv[0], [ast.NotEq()], [ast.Constant(0)])])])
-            fast: ast.expr = ast.IfExp(ast.Compare(ast.Name(c, ast.Load()), [ast.Is()], [_h("int")]), tv[0],
+            fast: ast.expr = ast.IfExp(ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("int")]), tv[0],
                                        ast.Call(_h("mfloor"), [tv[0]], []))
         elif len(args) == 2:
             op = ast.LtE() if name == "min" else ast.GtE()
@@ -654,7 +652,7 @@ class ExprMixin:
         test: ast.expr = known
         for e in is_int:  # ``&`` on bools: every operand runs, in order
             test = ast.BinOp(test, ast.BitAnd(), e)
-        return ast.IfExp(test, fast, ast.Call(ast.Name(f, ast.Load()), list(tv), []))
+        return ast.IfExp(test, fast, ast.Call(ast.Name(f, LOAD), list(tv), []))
 
     def namespace_member(self, obj: ast.expr, key: ast.Constant) -> ast.expr:
         """The function to call for ``Math.floor(…)`` / ``JSON.stringify(…)``: the member
@@ -663,12 +661,12 @@ class ExprMixin:
         ``f if type(t := o) is NS and type(f := dict.get(t, k)) in PLAIN else bind(t, k)``."""
         t, f = self.fresh(), self.fresh()
         test = ast.BoolOp(ast.And(), [
-            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, ast.Store()), obj)], []),
+            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), obj)], []),
                         [ast.Is()], [_h("NS")]),
-            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(f, ast.Store()),
-                                                            _call("dget", ast.Name(t, ast.Load()), key))], []),
+            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(f, STORE),
+                                                            _call("dget", ast.Name(t, LOAD), key))], []),
                         [ast.In()], [_h("PLAIN")])])
-        return ast.IfExp(test, ast.Name(f, ast.Load()), _call("bind_method", ast.Name(t, ast.Load()), key))
+        return ast.IfExp(test, ast.Name(f, LOAD), _call("bind_method", ast.Name(t, LOAD), key))
 
     def x_NewExpression(self, node: N.Node) -> ast.expr:
         return _call("construct", self.expr(node.callee), *self.arguments_of(node.arguments))

@@ -9,15 +9,51 @@ dunder names get a ``ǂK`` prefix (``__builtins__`` is the module's ModuleScope,
 """
 from __future__ import annotations
 
+import ast
 import keyword
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from pipyd.js import nodes as N
 from pipyd.js.scope import ESCAPE
 
 E = ESCAPE
 _SPECIAL = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+
+
+# Expression contexts, shared by every generated node (as ast.parse shares them): 40,000 fewer
+# objects to allocate, convert and free per 2,000 lines.
+LOAD = ast.Load()
+STORE = ast.Store()
+# Exact node classes that carry positions, as a set: ``type(n) in _POSITIONED`` avoids isinstance,
+# which is slow here because ast's deprecated aliases (ast.Num…) have a Python __instancecheck__.
+_POSITIONED = frozenset(t for t in vars(ast).values()
+                        if isinstance(t, type) and issubclass(t, ast.AST) and "lineno" in t._attributes)
+
+
+def span(js: N.Node) -> tuple[int, int, int, int]:
+    """The Python position (lineno, col_offset, end_lineno, end_col_offset) of a JS node."""
+    line = js.line
+    if line < 1:
+        line = 1
+    end_line = js.end_line
+    if end_line < line:
+        end_line = line
+    col = js.col
+    end_col = js.end_col
+    if end_line == line and end_col < col:
+        end_col = col
+    return line, col, end_line, end_col
+
+
+def locate(py: ast.AST, js: N.Node) -> ast.AST:
+    """Give ``py`` the span of ``js`` unless it already has one (a subtree from an inner JS
+    node). O(1): ``_fill_positions`` later gives every unpositioned node the span of its nearest
+    positioned ancestor, which is what walking the subtree here would do, in one pass instead of
+    one walk per JS node (that walk was a quarter of compile time)."""
+    if getattr(py, "lineno", None) is None and type(py) in _POSITIONED:
+        py.lineno, py.col_offset, py.end_lineno, py.end_col_offset = span(js)
+    return py
 
 
 def mangle(name: str) -> str:
@@ -71,14 +107,62 @@ class PyFunc:
 _FUNCS = ("FunctionExpression", "ArrowFunctionExpression", "FunctionDeclaration")
 
 
-def walk_no_functions(node: N.Node) -> Iterator[N.Node]:
-    """Nodes under ``node`` without descending into nested functions (which are yielded)."""
-    stack = list(reversed(list(node.children())))
+# Fields that never hold a child node (names, operators, flags, literal values), and node types
+# with no children: the analyses below walk the JS tree several times per function, so their
+# child lists come from a per-class tuple of candidate fields instead of N.Node.children().
+_SCALAR_FIELDS = frozenset(("name", "operator", "raw", "regex", "kind", "computed", "optional", "prefix",
+                            "generator", "async", "sourceType", "tail", "shorthand", "method"))
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    fields = () if cls.type in ("Literal", "TemplateElement") else tuple(
+        f for f in cls.fields if f not in _SCALAR_FIELDS)
+    if cls.type == "ArrowFunctionExpression":
+        fields = tuple(f for f in fields if f != "expression")  # a flag here, a node elsewhere
+    _CHILD_FIELDS[cls] = fields
+    return fields
+
+
+def child_nodes(n: N.Node) -> list[N.Node]:
+    """The child nodes of ``n`` in field order (N.Node.children as a list, without a generator)."""
+    cls = type(n)
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _child_fields(cls)
+    out: list[N.Node] = []
+    for name in fields:
+        v = getattr(n, name)
+        if v is None:
+            continue
+        if type(v) is list:
+            out += [x for x in v if x is not None]
+        else:
+            out.append(v)
+    return out
+
+
+def nodes_under(node: N.Node, into_functions: bool = True) -> list[N.Node]:
+    """The nodes under ``node`` (itself excluded), depth first in source order; nested functions
+    are listed but not entered unless ``into_functions``."""
+    out: list[N.Node] = []
+    stack = child_nodes(node)
+    stack.reverse()
+    pop, push = stack.pop, out.append
     while stack:
-        n = stack.pop()
-        yield n
-        if n.type not in _FUNCS:
-            stack.extend(reversed(list(n.children())))
+        n = pop()
+        push(n)
+        if into_functions or n.type not in _FUNCS:
+            kids = child_nodes(n)
+            if kids:
+                kids.reverse()
+                stack += kids
+    return out
+
+
+def walk_no_functions(node: N.Node) -> list[N.Node]:
+    """Nodes under ``node`` without descending into nested functions (which are listed)."""
+    return nodes_under(node, False)
 
 
 def pattern_names(p: N.Node | None) -> list[str]:
@@ -106,6 +190,8 @@ def var_names(body: list[N.Node]) -> list[str]:
     """`var` names declared anywhere in a function body (hoisted, §14.3.2), in source order."""
     out: list[str] = []
     for stmt in body:
+        if stmt.type == "FunctionDeclaration":
+            continue  # its body's vars are its own (nested functions are not entered either)
         for n in [stmt, *walk_no_functions(stmt)]:
             if n.type == "VariableDeclaration" and n.kind == "var":
                 for d in n.declarations:
@@ -128,14 +214,17 @@ def lexical_decls(body: list[N.Node]) -> list[tuple[str, str]]:
 
 def uses_arguments(fn: N.Node) -> bool:
     """Whether a non-arrow function's body refers to `arguments` (arrows see their parent's)."""
-    stack = list(fn.children())
+    stack = child_nodes(fn)
     while stack:
         n = stack.pop()
-        if n.type == "Identifier" and n.name == "arguments":
-            return True
-        if n.type in ("FunctionExpression", "FunctionDeclaration"):
+        t = n.type
+        if t == "Identifier":
+            if n.name == "arguments":
+                return True
             continue
-        stack.extend(n.children())
+        if t in ("FunctionExpression", "FunctionDeclaration"):
+            continue
+        stack += child_nodes(n)
     return False
 
 
@@ -159,7 +248,7 @@ def loop_needs_fresh_bindings(loop: N.Node) -> bool:
     if not lexical or not inner_funcs:
         return False
     for f in inner_funcs:
-        for n in N.walk(f):
+        for n in nodes_under(f):
             if n.type == "Identifier" and n.name in lexical:
                 return True
     return False

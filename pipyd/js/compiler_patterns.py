@@ -7,13 +7,13 @@ from __future__ import annotations
 import ast
 
 from pipyd.js import nodes as N
-from pipyd.js.compiler_names import E
+from pipyd.js.compiler_names import E, LOAD, STORE
 
 _FUNCTIONS = ("FunctionExpression", "ArrowFunctionExpression")
 
 
 def _h(name: str) -> ast.expr:
-    return ast.Name(E + name, ast.Load())
+    return ast.Name(E + name, LOAD)
 
 
 def _call(name: str, *args: ast.expr) -> ast.expr:
@@ -32,46 +32,46 @@ class PatternMixin:
             out.append(_call("set", obj, key, value))
         elif t == "AssignmentPattern":
             tmp = self.fresh()
-            out.append(ast.NamedExpr(ast.Name(tmp, ast.Store()), value))
+            out.append(ast.NamedExpr(ast.Name(tmp, STORE), value))
             default = (self.named(p.right, p.left.name) if p.left.type == "Identifier"
                        else self.expr(p.right))
-            chosen = ast.IfExp(ast.Compare(ast.Name(tmp, ast.Load()), [ast.Is()], [_h("u")]),
-                               default, ast.Name(tmp, ast.Load()))
+            chosen = ast.IfExp(ast.Compare(ast.Name(tmp, LOAD), [ast.Is()], [_h("u")]),
+                               default, ast.Name(tmp, LOAD))
             self.pattern_exprs(p.left, chosen, declaring, out)
         elif t == "ObjectPattern":
             self.object_pattern(p, value, declaring, out)
         elif t == "ArrayPattern":
             tmp = self.fresh()
-            out.append(ast.NamedExpr(ast.Name(tmp, ast.Store()), _call("to_list", value)))
+            out.append(ast.NamedExpr(ast.Name(tmp, STORE), _call("to_list", value)))
             for i, e in enumerate(p.elements):
                 if e is None:
                     continue
                 if e.type == "RestElement":
-                    self.pattern_exprs(e.argument, _call("slice_rest", ast.Name(tmp, ast.Load()),
+                    self.pattern_exprs(e.argument, _call("slice_rest", ast.Name(tmp, LOAD),
                                                          ast.Constant(i)), declaring, out)
                 else:
-                    self.pattern_exprs(e, _call("at", ast.Name(tmp, ast.Load()), ast.Constant(i)),
+                    self.pattern_exprs(e, _call("at", ast.Name(tmp, LOAD), ast.Constant(i)),
                                        declaring, out)
         else:
             raise self.error(p, "Invalid destructuring assignment target")
 
     def object_pattern(self, p: N.Node, value: ast.expr, declaring: bool, out: list[ast.expr]) -> None:
         tmp = self.fresh()
-        out.append(ast.NamedExpr(ast.Name(tmp, ast.Store()), _call("require_object", value)))
+        out.append(ast.NamedExpr(ast.Name(tmp, STORE), _call("require_object", value)))
         used: list[ast.expr] = []
         for prop in p.properties:
             if prop.type == "RestElement":
-                keys = ast.Tuple(used, ast.Load())
-                self.pattern_exprs(prop.argument, _call("object_rest", ast.Name(tmp, ast.Load()), keys),
+                keys = ast.Tuple(used, LOAD)
+                self.pattern_exprs(prop.argument, _call("object_rest", ast.Name(tmp, LOAD), keys),
                                    declaring, out)
                 continue
             key = self.prop_key(prop)
             if not isinstance(key, ast.Constant):
                 k = self.fresh()
-                out.append(ast.NamedExpr(ast.Name(k, ast.Store()), key))
-                key = ast.Name(k, ast.Load())
+                out.append(ast.NamedExpr(ast.Name(k, STORE), key))
+                key = ast.Name(k, LOAD)
             used.append(key)
-            self.pattern_exprs(prop.value, _call("get", ast.Name(tmp, ast.Load()), key), declaring, out)
+            self.pattern_exprs(prop.value, _call("get", ast.Name(tmp, LOAD), key), declaring, out)
 
     def bind_pattern_stmt(self, p: N.Node, value: ast.expr, kind: str, node: N.Node,
                           declared: bool = True) -> None:
@@ -97,7 +97,7 @@ class PatternMixin:
     def pattern_assign_expr(self, p: N.Node, value: ast.expr) -> ast.expr:
         """``({a, b} = o)`` as an expression: its value is the right-hand side."""
         tmp = self.fresh()
-        out: list[ast.expr] = [ast.NamedExpr(ast.Name(tmp, ast.Store()), value)]
-        self.pattern_exprs(p, ast.Name(tmp, ast.Load()), False, out)
-        out.append(ast.Name(tmp, ast.Load()))
-        return ast.Subscript(ast.Tuple(out, ast.Load()), ast.Constant(-1), ast.Load())
+        out: list[ast.expr] = [ast.NamedExpr(ast.Name(tmp, STORE), value)]
+        self.pattern_exprs(p, ast.Name(tmp, LOAD), False, out)
+        out.append(ast.Name(tmp, LOAD))
+        return ast.Subscript(ast.Tuple(out, LOAD), ast.Constant(-1), LOAD)

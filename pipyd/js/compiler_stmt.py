@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipyd.js import nodes as N
-from pipyd.js.compiler_names import E, PyFunc, lexical_decls, loop_needs_fresh_bindings
+from pipyd.js.compiler_names import E, LOAD, STORE, PyFunc, lexical_decls, locate, loop_needs_fresh_bindings
 
 _JUMP = E + "jump"
 _LOOPS = ("ForStatement", "ForInStatement", "ForOfStatement", "WhileStatement", "DoWhileStatement")
@@ -39,11 +39,11 @@ class Jump:
 
 
 def _name(n: str, ctx: Any = None) -> ast.Name:
-    return ast.Name(n, ctx or ast.Load())
+    return ast.Name(n, ctx or LOAD)
 
 
 def _h(name: str) -> ast.expr:
-    return ast.Name(E + name, ast.Load())
+    return ast.Name(E + name, LOAD)
 
 
 def _eq(a: ast.expr, v: int) -> ast.expr:
@@ -101,7 +101,7 @@ class StmtMixin:
         e = node.expression
         if self.fn.is_module:
             from pipyd.js.compiler import RESULT
-            self.emit(ast.Assign([_name(RESULT, ast.Store())], self.expr(e), lineno=None), node)
+            self.emit(ast.Assign([_name(RESULT, STORE)], self.expr(e), lineno=None), node)
             return
         if e.type == "UpdateExpression":
             value = self.x_UpdateExpression(e, value_used=False)
@@ -137,7 +137,7 @@ class StmtMixin:
 
     def signal(self, code: int, payload: ast.expr) -> ast.expr:
         vars_ = [_name(v) for v in self.fn.loop_vars]
-        return ast.Tuple([ast.Constant(code), payload, *vars_], ast.Load())
+        return ast.Tuple([ast.Constant(code), payload, *vars_], LOAD)
 
     def s_ThrowStatement(self, node: N.Node) -> None:
         self.emit(ast.Raise(ast.Call(_h("JSThrow"), [self.expr(node.argument)], []), None), node)
@@ -223,7 +223,7 @@ class StmtMixin:
             self.emit(ast.Continue() if is_continue else ast.Break(), node)
             return
         self.fn.uses_jump = True
-        self.emit(ast.Assign([_name(_JUMP, ast.Store())], ast.Constant(code), lineno=None), node)
+        self.emit(ast.Assign([_name(_JUMP, STORE)], ast.Constant(code), lineno=None), node)
         self.emit(ast.Break(), node)
 
     def after_loop(self, j: Jump, node: N.Node) -> None:
@@ -242,7 +242,7 @@ class StmtMixin:
             if rest:
                 stmts.append(ast.Return(self.signal(2, _name(_JUMP))))
         else:
-            reset = ast.Assign([_name(_JUMP, ast.Store())], ast.Constant(0), lineno=None)
+            reset = ast.Assign([_name(_JUMP, STORE)], ast.Constant(0), lineno=None)
             if parent.break_code in j.passing:
                 stmts.append(ast.If(_eq(code, parent.break_code), [reset, ast.Break()], []))
             if parent.cont_code in j.passing:
@@ -272,7 +272,7 @@ class StmtMixin:
     def s_SwitchStatement(self, node: N.Node) -> None:
         d = self.fresh("d")
         m = self.fresh("m")
-        self.emit(ast.Assign([_name(d, ast.Store())], self.expr(node.discriminant), lineno=None), node)
+        self.emit(ast.Assign([_name(d, STORE)], self.expr(node.discriminant), lineno=None), node)
         default = len(node.cases)
         chain: list[ast.stmt] = []
         tests = []
@@ -282,10 +282,10 @@ class StmtMixin:
                 continue
             tests.append((i, case))
         # if/elif over the case tests in order; the default position when none matches
-        orelse: list[ast.stmt] = [ast.Assign([_name(m, ast.Store())], ast.Constant(default), lineno=None)]
+        orelse: list[ast.stmt] = [ast.Assign([_name(m, STORE)], ast.Constant(default), lineno=None)]
         for i, case in reversed(tests):
             test = ast.Call(_h("seq"), [_name(d), self.expr(case.test)], [])
-            orelse = [ast.If(test, [ast.Assign([_name(m, ast.Store())], ast.Constant(i), lineno=None)], orelse)]
+            orelse = [ast.If(test, [ast.Assign([_name(m, STORE)], ast.Constant(i), lineno=None)], orelse)]
         chain = orelse
         j = self.push_jump("switch", set())
         self.fn.scopes.append({})
@@ -326,9 +326,9 @@ class StmtMixin:
             test = self.test(node.test)
         finally:
             self.jumps.pop()
-        self.emit(ast.Assign([_name(first, ast.Store())], ast.Constant(True), lineno=None), node)
+        self.emit(ast.Assign([_name(first, STORE)], ast.Constant(True), lineno=None), node)
         loop_test = ast.BoolOp(ast.Or(), [_name(first), test])
-        reset = ast.Assign([_name(first, ast.Store())], ast.Constant(False), lineno=None)
+        reset = ast.Assign([_name(first, STORE)], ast.Constant(False), lineno=None)
         self.emit(ast.While(loop_test, [reset, *body], []), node)
         self.after_loop(j, node)
 
@@ -369,8 +369,8 @@ class StmtMixin:
             self.emit(ast.While(test, body + update, []), node)
         else:
             first = self.fresh("first")
-            self.emit(ast.Assign([_name(first, ast.Store())], ast.Constant(True), lineno=None), node)
-            step = ast.If(_name(first), [ast.Assign([_name(first, ast.Store())], ast.Constant(False), lineno=None)],
+            self.emit(ast.Assign([_name(first, STORE)], ast.Constant(True), lineno=None), node)
+            step = ast.If(_name(first), [ast.Assign([_name(first, STORE)], ast.Constant(False), lineno=None)],
                           update or [ast.Pass()])
             stop = ast.If(ast.UnaryOp(ast.Not(), test), [ast.Break()], [])
             self.emit(ast.While(ast.Constant(True), [step, stop, *body], []), node)
@@ -382,19 +382,18 @@ class StmtMixin:
         fid = self.iteration_function(node, j, head_vars, [first], [])
         r = self.fresh("r")
         call = ast.Call(_name(fid), [_name(v) for v in head_vars] + [_name(first)], [])
-        stmts = [ast.Assign([_name(r, ast.Store())], call, lineno=None),
-                 ast.Assign([_name(first, ast.Store())], ast.Constant(False), lineno=None)]
+        stmts = [ast.Assign([_name(r, STORE)], call, lineno=None),
+                 ast.Assign([_name(first, STORE)], ast.Constant(False), lineno=None)]
         for i, v in enumerate(head_vars):
-            stmts.append(ast.Assign([_name(v, ast.Store())],
-                                    ast.Subscript(_name(r), ast.Constant(2 + i), ast.Load()), lineno=None))
+            stmts.append(ast.Assign([_name(v, STORE)],
+                                    ast.Subscript(_name(r), ast.Constant(2 + i), LOAD), lineno=None))
         stmts += self.dispatch(r, j, node)
-        self.emit(ast.Assign([_name(first, ast.Store())], ast.Constant(True), lineno=None), node)
+        self.emit(ast.Assign([_name(first, STORE)], ast.Constant(True), lineno=None), node)
         self.emit(ast.While(ast.Constant(True), stmts, []), node)
 
     def iteration_function(self, node: N.Node, j: Jump, params: list[str], extra: list[str],
                            pre: list[ast.stmt], item: tuple[N.Node, str] | None = None) -> str:
         """Emit ``def ǂitN(params…)`` running one iteration of ``node``; return its name."""
-        from pipyd.js.compiler import locate
         fid = self.fresh("it")
         parent = self.fn
         fn = PyFunc(parent=parent, this_name=parent.this_name)
@@ -435,25 +434,25 @@ class StmtMixin:
         if fn.globals:
             head_stmts.append(ast.Global(sorted(fn.globals)))
         if fn.uses_jump:
-            head_stmts.append(ast.Assign([_name(_JUMP, ast.Store())], ast.Constant(0), lineno=None))
+            head_stmts.append(ast.Assign([_name(_JUMP, STORE)], ast.Constant(0), lineno=None))
         args = ast.arguments([], [ast.arg(p) for p in [*params, *extra]], None, [], [], None, [])
         self.emit(ast.FunctionDef(fid, args, head_stmts + stmts, [], None, None), node)
         return fid
 
     def dispatch(self, r: str, j: Jump, node: N.Node) -> list[ast.stmt]:
         """After an iteration call: act on its signal (break, return, outer jump)."""
-        sig = ast.Subscript(_name(r), ast.Constant(0), ast.Load())
-        payload = ast.Subscript(_name(r), ast.Constant(1), ast.Load())
+        sig = ast.Subscript(_name(r), ast.Constant(0), LOAD)
+        payload = ast.Subscript(_name(r), ast.Constant(1), LOAD)
         inner: list[ast.stmt] = [ast.If(_eq(sig, 1), [ast.Break()], [])]
         if not self.fn.is_module or self.fn.iteration is not None:
-            inner.append(ast.If(_eq(ast.Subscript(_name(r), ast.Constant(0), ast.Load()), 3),
+            inner.append(ast.If(_eq(ast.Subscript(_name(r), ast.Constant(0), LOAD), 3),
                                 [self.return_stmt(payload)], []))
         if j.passing:
             self.fn.uses_jump = True
-            inner += [ast.Assign([_name(_JUMP, ast.Store())],
-                                 ast.Subscript(_name(r), ast.Constant(1), ast.Load()), lineno=None),
+            inner += [ast.Assign([_name(_JUMP, STORE)],
+                                 ast.Subscript(_name(r), ast.Constant(1), LOAD), lineno=None),
                       ast.Break()]
-        return [ast.If(ast.Subscript(_name(r), ast.Constant(0), ast.Load()), inner, [])]
+        return [ast.If(ast.Subscript(_name(r), ast.Constant(0), LOAD), inner, [])]
 
     def iteration_body(self, node: N.Node, j: Jump, params: list[str], extra: list[str],
                        item: tuple[N.Node, str] | None = None) -> list[ast.stmt]:
@@ -476,7 +475,7 @@ class StmtMixin:
         args = [item[1]] if item is not None else []
         fid = self.iteration_function(node, j, [], args, [], item)
         r = self.fresh("r")
-        call = ast.Assign([_name(r, ast.Store())], ast.Call(_name(fid), [_name(a) for a in args], []), lineno=None)
+        call = ast.Assign([_name(r, STORE)], ast.Call(_name(fid), [_name(a) for a in args], []), lineno=None)
         return [call, *self.dispatch(r, j, node)]
 
     def s_ForOfStatement(self, node: N.Node, labels: set[str] | None = None) -> None:
@@ -493,7 +492,7 @@ class StmtMixin:
             body = self.iteration_body(node, j, [], [], (node.left, v))
         finally:
             self.jumps.pop()
-        self.emit(ast.For(_name(v, ast.Store()), source, body, [], lineno=None), node)
+        self.emit(ast.For(_name(v, STORE), source, body, [], lineno=None), node)
         self.after_loop(j, node)
 
     def for_target(self, left: N.Node, value: ast.expr, declared: bool = False) -> None:
@@ -508,5 +507,4 @@ class StmtMixin:
 
 
 def locate_stmt(stmt: ast.stmt, node: N.Node) -> ast.stmt:
-    from pipyd.js.compiler import locate
     return locate(stmt, node)  # type: ignore[return-value]

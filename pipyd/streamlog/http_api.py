@@ -146,6 +146,7 @@ class StreamLogAPI:
     def __init__(self, store: StreamStore, options: dict[str, Any] | None = None,
                  webhooks: Any = None) -> None:
         o = options or {}
+        self.options = o        # §12 controls.py reads adminKey, accounts, streams, secret
         self.store = store
         self.cors = o.get("cors", True)
         self.heartbeat = float(o.get("heartbeat", 15.0))
@@ -201,7 +202,16 @@ class StreamLogAPI:
     async def _route(self, req: Request) -> Response | SSEResponse:
         from . import http_read, http_write
         from .urls import parse_stream_url
+        # -- §12 controls (controls.py): management endpoints, then permissions, blocklists --
+        from . import controls
+        answer = await controls.route(self, req)
+        if answer is not None:
+            return answer
         url = parse_stream_url(req.path)
+        answer = await controls.check(self, req, url)
+        if answer is not None:
+            return answer
+        # -- end §12 --
         # -- §8–§11 (factories.py routes): settings, types, pipes, substreams, built-in streams --
         from .factories import route as extension_route
         answer = await extension_route(self, req, url)
@@ -230,19 +240,14 @@ class StreamLogAPI:
                        {"allow": "GET, HEAD, POST, OPTIONS"})
 
     def _authorize(self, req: Request, url: Any) -> None:
-        """§12 (subset): accounts with API keys accept writes only with one of them."""
-        keys = self.api_keys.get(url.account)
-        if not keys:
-            return
-        auth = req.header("authorization") or ""
-        if not auth:
-            raise ApiError(401, "authentication required", {"account": url.account},
-                           {"www-authenticate": 'Bearer realm="streamlog"'})
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or token.strip() not in keys:
-            raise ApiError(403, "not allowed to write to this stream", {"account": url.account})
+        """§12: permissions (API keys of the ``apiKeys`` option included) are enforced by
+        ``controls.check`` in ``_route`` before any handler runs; handlers still call this hook
+        where a mutation needs write or execute, which that check has already granted."""
+        return None
 
     def rate_limit(self, key: str, n: int) -> None:
+        from .controls import controls_for   # §12 per-stream and per-substream limits
+        controls_for(self).rate_limit(key, n)
         if self.rate is None:
             return
         b = self.buckets.get(key)

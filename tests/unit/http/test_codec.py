@@ -215,3 +215,22 @@ def test_h11_server_to_our_response_decoder() -> None:
         for p in pieces:
             d.feed(p)
         assert rec.events[1:] == [("body", b"abc"), ("end",)]
+
+
+def test_head_naming_chunked_is_sent_at_once():
+    """A script that names chunked framing (an SSE stream) gets its head out before any body."""
+    enc = MessageEncoder(True)
+    head = JSObject(status=200, headers=JSObject({"content-type": "text/event-stream",
+                                                  "Transfer-Encoding": "chunked"}))
+    out = b"".join(enc.start(head))
+    assert out.startswith(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n")
+    assert b"transfer-encoding: chunked\r\n" in out and out.endswith(b"\r\n\r\n")
+    assert b"".join(enc.data([b"data: 1\n\n"], 10)) == b"A\r\ndata: 1\n\n\r\n"  # %X, as Pipy
+    assert b"".join(enc.end()) == b"0\r\n\r\n"
+
+
+def test_head_without_chunked_is_still_held_for_a_content_length():
+    enc = MessageEncoder(True)
+    assert enc.start(JSObject(status=200, headers=JSObject())) == []
+    enc.data([b"hi"], 2)
+    assert b"content-length: 2" in b"".join(enc.end())
