@@ -122,6 +122,7 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         self.chain: list[ast.expr] | None = None  # guards of the optional chain being compiled
         self.callees: dict[tuple[int, int], str] = {}  # (line, col) of a direct call -> callee name
         self.member_tables: dict[tuple[str, str], str] = {}  # (getters|invokers, name) -> global
+        self.site_caches: list[str] = []  # globals of per-site inline caches (None at start)
 
     # -------------------------------------------------------------- small tools
 
@@ -134,6 +135,12 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
 
     def emit(self, stmt: ast.stmt, node: N.Node) -> None:
         self.out.append(locate(stmt, node))
+
+    def site_cache(self) -> str:
+        """A fresh module global for one site's inline cache, set to None at module start."""
+        name = self.fresh("k")
+        self.site_caches.append(name)
+        return name
 
     def member_table(self, kind: str, key: str) -> ast.expr:
         """The module-level name of runtime.getters(key) / invokers(key) (see runtime.py)."""
@@ -263,6 +270,8 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         if self.fn.uses_jump:
             out.insert(0, assign(E + "jump", const(0)))
         out.insert(0, assign(RESULT, H("u")))
+        for name in self.site_caches:
+            out.insert(0, assign(name, const(None)))
         for (kind, key), pyname in self.member_tables.items():  # bound once, at module start
             out.insert(0, assign(pyname, hcall(kind, const(key))))
         mod = ast.Module(out, [])

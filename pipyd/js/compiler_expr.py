@@ -117,17 +117,34 @@ class ExprMixin:
             return e
         return locate(self.truthy(e), node)
 
-    def truthy(self, e: ast.expr) -> ast.expr:
-        """ToBoolean inline for booleans and strings, the usual operands of ``if``, ``||`` and
-        ``&&``: ``t if (c := type(t := e)) is bool else t != '' if c is str else truthy(t)``."""
-        t, c = self.fresh(), self.fresh()
-        kind = ast.NamedExpr(ast.Name(c, STORE),
-                             ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), e)], []))
-        tv = ast.Name(t, LOAD)
+    def truthy(self, e: ast.expr, t: str | None = None) -> ast.expr:
+        """ToBoolean inline (§7.1.2) for the usual operands of ``if``, ``||`` and ``&&``: strings
+        first (``headers[k] || d``), booleans, then null/undefined, and only the rest through
+        the runtime: ``t != '' if (c := type(t := e)) is str else t if c is bool else t is not
+        None and t is not undefined and truthy(t)``. ``t`` names the temporary (a caller that
+        needs the value afterwards passes its own)."""
+        if t is None:
+            bound, t = self.operand(e)
+        else:
+            bound = ast.NamedExpr(ast.Name(t, STORE), e)
+        c = self.fresh()
+        kind = ast.NamedExpr(ast.Name(c, STORE), ast.Call(_h("type"), [bound], []))
         nonempty = ast.Compare(ast.Name(t, LOAD), [ast.NotEq()], [ast.Constant("")])
-        rest = ast.IfExp(ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("str")]), nonempty,
-                         _call("truthy", ast.Name(t, LOAD)))
-        return ast.IfExp(ast.Compare(kind, [ast.Is()], [_h("bool")]), tv, rest)
+        rest = ast.BoolOp(ast.And(), [_is(ast.Name(t, LOAD), ast.Constant(None), negate=True),
+                                      _is(ast.Name(t, LOAD), _h("u"), negate=True),
+                                      _call("truthy", ast.Name(t, LOAD))])
+        others = ast.IfExp(ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("bool")]), ast.Name(t, LOAD), rest)
+        return ast.IfExp(ast.Compare(kind, [ast.Is()], [_h("str")]), nonempty, others)
+
+    def operand(self, e: ast.expr) -> tuple[ast.expr, str]:
+        """(an expression evaluating ``e`` once, the name holding its value afterwards). A JS
+        binding read (x_Identifier marks it ``_local``) is its own name: a fast path that tests
+        its type and then uses it reads the variable again instead of storing a temporary (in
+        a comprehension the temporary would be a cell of the enclosing function)."""
+        if type(e) is ast.Name and getattr(e, "_local", False):
+            return e, e.id
+        t = self.fresh()
+        return ast.NamedExpr(ast.Name(t, STORE), e), t
 
     def named(self, node: N.Node, name: str) -> ast.expr:
         """An expression whose anonymous function value takes ``name`` (§8.4 NamedEvaluation)."""
@@ -153,7 +170,10 @@ class ExprMixin:
                 return ast.Constant(math.nan)
             if name == "Infinity":
                 return ast.Constant(math.inf)
-        return self.read_name(name)
+        e = self.read_name(name)
+        if type(e) is ast.Name and self.fn.lookup(name) is not None:
+            e._local = True  # type: ignore[attr-defined]  # a binding: re-readable (operand)
+        return e
 
     def x_Literal(self, node: N.Node) -> ast.expr:
         if node.regex is not None:
@@ -178,9 +198,9 @@ class ExprMixin:
                 parts.append(ast.Constant(q.value["cooked"]))
             if i < len(node.expressions):
                 # strings and ints (never -0, |v| <= 2**53) format as JS's ToString does
-                t, c = self.fresh(), self.fresh()
-                kind = ast.NamedExpr(ast.Name(c, STORE), ast.Call(_h("type"), [
-                    ast.NamedExpr(ast.Name(t, STORE), self.expr(node.expressions[i]))], []))
+                bound, t = self.operand(self.expr(node.expressions[i]))
+                c = self.fresh()
+                kind = ast.NamedExpr(ast.Name(c, STORE), ast.Call(_h("type"), [bound], []))
                 test = ast.BoolOp(ast.Or(), [ast.Compare(kind, [ast.Is()], [_h("str")]),
                                              ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("int")])])
                 value = ast.IfExp(test, ast.Name(t, LOAD), _call("to_string", ast.Name(t, LOAD)))
@@ -305,13 +325,15 @@ class ExprMixin:
         """``x OP n`` with a number literal ``n``: plain Python arithmetic or comparison when ``x``
         is an int in a range where the result needs no JS adjustment (no -0, no float rounding
         beyond 2**53); otherwise the runtime helper. Comparisons also take float ``x``."""
-        t, c = self.fresh(), self.fresh()
+        bound, t = self.operand(self.expr(left))
         tv = ast.Name(t, LOAD)
-        kind = ast.NamedExpr(ast.Name(c, STORE),
-                             ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), self.expr(left))], []))
-        is_int = ast.Compare(kind, [ast.Is()], [_h("int")])
         n = ast.Constant(lit)
         cmp = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}.get(op)
+        c = self.fresh() if cmp is not None else None  # the type is tested twice only for comparisons
+        kind = ast.Call(_h("type"), [bound], [])
+        if c is not None:
+            kind = ast.NamedExpr(ast.Name(c, STORE), kind)
+        is_int = ast.Compare(kind, [ast.Is()], [_h("int")])
         if cmp is not None:
             test = ast.BoolOp(ast.Or(), [is_int, ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("float")])])
             return _bool(ast.IfExp(test, ast.Compare(tv, [cmp()], [n]), _call(BINARY[op], tv, n)))
@@ -336,12 +358,11 @@ class ExprMixin:
 
     def concat_literal(self, left: N.Node, right: N.Node) -> ast.expr:
         """``'lit' + e`` / ``e + 'lit'``: a Python str concatenation when ``e`` is a string."""
-        t = self.fresh()
         lit_left = self._literal_kind(left) == "str"
-        other = self.expr(right if lit_left else left)
+        other, t = self.operand(self.expr(right if lit_left else left))
         lit = ast.Constant((left if lit_left else right).value)
         tv = ast.Name(t, LOAD)
-        test = ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), other)], []),
+        test = ast.Compare(ast.Call(_h("type"), [other], []),
                            [ast.Is()], [_h("str")])
         fast = ast.BinOp(lit, ast.Add(), tv) if lit_left else ast.BinOp(tv, ast.Add(), lit)
         slow = _call("add", lit, tv) if lit_left else _call("add", tv, lit)
@@ -406,7 +427,7 @@ class ExprMixin:
         if node.operator == "??":
             test = ast.BoolOp(ast.Or(), [_is(bind, ast.Constant(None)), _is(tv, _h("u"))])
             return ast.IfExp(test, right, ast.Name(t, LOAD))
-        test = bind if getattr(left, "_jsbool", False) else self.truthy(bind)
+        test = bind if getattr(left, "_jsbool", False) else self.truthy(left, t)
         if node.operator == "&&":
             return ast.IfExp(test, right, tv)
         return ast.IfExp(test, tv, right)
@@ -492,20 +513,35 @@ class ExprMixin:
         if _is_name_key(key):
             # Inline the plain-object hit; anything else goes through the name's getter table
             # (runtime.getters): `t[k] if (c := type(t := o)) is JSObject and k in t else G[c](t)`
-            t, c = self.fresh(), self.fresh()
+            obj, t = self.operand(obj)
+            c = self.fresh()
             test = ast.BoolOp(ast.And(), [
                 ast.Compare(ast.NamedExpr(ast.Name(c, STORE),
-                                          ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), obj)], [])),
+                                          ast.Call(_h("type"), [obj], [])),
                             [ast.Is()], [_h("JSObject")]),
                 ast.Compare(key, [ast.In()], [ast.Name(t, LOAD)])])
             hit = ast.Subscript(ast.Name(t, LOAD), ast.Constant(key.value), LOAD)
             table = ast.Subscript(self.member_table("getters", key.value), ast.Name(c, LOAD), LOAD)
             other = ast.Call(table, [ast.Name(t, LOAD)], [])
             if key.value.isidentifier() and not key.value.startswith("__"):
-                # a host object's allowed attribute (runtime.host_types): a plain attribute read
-                host = ast.Compare(ast.Name(c, LOAD), [ast.In()], [self.member_table("hosts", key.value)])
-                other = ast.IfExp(host, ast.Attribute(ast.Name(t, LOAD), py_name(key.value), LOAD),
-                                  other)
+                # A host object's allowed attribute (runtime.host_types): a plain attribute read.
+                # Monomorphic inline cache: the site's global ``ǂkN`` (None at module start) takes
+                # the first host class met here (host_types only grows, so it stays valid), and
+                # that class is tested first with one ``is``: `t.a if (c := type(t := o)) is K
+                # else <plain object> else t.a if c in H and (K is not None or not
+                # setitem(G, 'K', c)) else getter(t)`.
+                k = self.site_cache()
+                attr = py_name(key.value)
+                fill = ast.BoolOp(ast.Or(), [_is(ast.Name(k, LOAD), ast.Constant(None), negate=True),
+                                             ast.UnaryOp(ast.Not(), _call("setitem", _h("G"), ast.Constant(k),
+                                                                          ast.Name(c, LOAD)))])
+                host = ast.BoolOp(ast.And(), [
+                    ast.Compare(ast.Name(c, LOAD), [ast.In()], [self.member_table("hosts", key.value)]), fill])
+                other = ast.IfExp(host, ast.Attribute(ast.Name(t, LOAD), attr, LOAD), other)
+                cached = ast.Compare(test.values[0].left, [ast.Is()], [ast.Name(k, LOAD)])
+                test.values[0] = ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("JSObject")])
+                return ast.IfExp(cached, ast.Attribute(ast.Name(t, LOAD), attr, LOAD),
+                                 ast.IfExp(test, hit, other))
             return ast.IfExp(test, hit, other)
         return _call("get", obj, key)
 

@@ -108,9 +108,30 @@ class StmtMixin:
         elif e.type == "AssignmentExpression" and e.operator == "=" and e.left.type == "Identifier":
             self.emit(self.assign_stmt(e.left.name, self.named(e.right, e.left.name)), node)
             return
+        elif (e.type == "AssignmentExpression" and e.operator == "=" and e.left.type == "MemberExpression"
+              and self.member_store_stmt(e, node)):
+            return
         else:
             value = self.expr(e)
         self.emit(ast.Expr(value), node)
+
+    def member_store_stmt(self, e: N.Node, node: N.Node) -> bool:
+        """``o.k = v;`` / ``o['k-x'] = v;`` as a statement with a constant name key: ``t = o;
+        v = value`` (obj, then value: §13.15.2), then a plain dict store when ``t`` is exactly a
+        JSObject (what runtime.set does for it), else runtime.set. False: not that shape."""
+        from pipyd.js.compiler_expr import _is_name_key
+        obj, key = self.member_parts(e.left)
+        if not _is_name_key(key):
+            self.emit(ast.Expr(ast.Call(_name(E + "set"), [obj, key, self.expr(e.right)], [])), node)
+            return True
+        t, v = self.fresh(), self.fresh()
+        self.emit(ast.Assign([_name(t, STORE)], obj, lineno=None), e.left)
+        self.emit(ast.Assign([_name(v, STORE)], self.expr(e.right), lineno=None), e.right)
+        test = ast.Compare(ast.Call(_name(E + "type"), [_name(t)], []), [ast.Is()], [_name(E + "JSObject")])
+        put = ast.Assign([ast.Subscript(_name(t), key, STORE)], _name(v), lineno=None)
+        slow = ast.Expr(ast.Call(_name(E + "set"), [_name(t), ast.Constant(key.value), _name(v)], []))
+        self.emit(ast.If(test, [put], [slow]), node)
+        return True
 
     def s_VariableDeclaration(self, node: N.Node) -> None:
         for d in node.declarations:

@@ -172,7 +172,6 @@ async def handle(api: Any, req: Any, url: Any) -> Any:
 
 async def builtin_key(api: Any, req: Any, url: Any) -> str:
     """The store key of a built-in stream URL after its access checks (pipes use it too)."""
-    from .http_api import ApiError
     sub = url.substream
     if url.logs:
         raise NotFound("built-in streams have no log stream", {"stream": url.stream})
@@ -183,15 +182,6 @@ async def builtin_key(api: Any, req: Any, url: Any) -> str:
     if url.stream == "events":
         if sub is None or sub.kind != "account":
             raise BadRequest("/pipet/events takes an account name: /pipet/events(acct)")
-        keys = api.api_keys.get(sub.value)
-        if keys:
-            from .factories import bearer
-            token = bearer(req)
-            if token is None:
-                raise ApiError(401, "authentication required", {"account": sub.value},
-                               {"www-authenticate": 'Bearer realm="streamlog"'})
-            if token not in keys:
-                raise ApiError(403, "an account's events are readable by the account only",
-                               {"account": sub.value})
+        # readable by the account only: enforced by controls.check (§12) before we get here
         return f"{RESERVED_ACCOUNT}/events({sub.value})"
     raise NotFound(f"no built-in stream /pipet/{url.stream}", {"stream": url.stream})

@@ -6,7 +6,8 @@ Model. An account is *managed* once it has a credential: a key in the ``apiKeys`
 of an unmanaged account stay open (the server's historical default, so a quick start needs no
 setup); every request on a managed account's stream needs a permission — ``read`` (GET/HEAD,
 reducer state, types, logs), ``write`` (POST) or ``execute`` (PUT/DELETE of settings, reducers,
-types, webhooks, controls; reading webhooks, whose secrets are the owner's) — granted by:
+types, webhooks, controls; reading webhooks, whose secrets are the owner's; pipes need read on
+the origin, write and execute on the destination) — granted by:
 
 - a credential of the account itself: an API key (``Authorization: Bearer <key>``; keys carry a
   permission set, all three by default) or a JWT ES256/RS256 whose ``sub`` names the account and
@@ -240,10 +241,10 @@ class Controls:
             s.accounts[acct] = d
             pks = {kid: _load_public_key(pem) for kid, pem in d.get("publicKeys", {}).items()}
             s.public_keys[acct] = pks
-        elif kind == "account-deleted":
+        elif kind == "account-deleted":    # a tombstone: the streams stay closed (admin only)
             acct = d["account"]
             s.keys = {h: v for h, v in s.keys.items() if v[0] != acct}
-            s.accounts.pop(acct, None)
+            s.accounts[acct] = {"account": acct, "deleted": True}
             s.public_keys.pop(acct, None)
         elif kind == "stream":
             if d.get("controls") is None:
@@ -323,6 +324,8 @@ class Controls:
         if type(nbf) in (int, float) and nbf > now + 5:
             raise _err(401, "JWT not yet valid", {"nbf": nbf})
         perms = claims.get("perms")
+        if perms is not None and not isinstance(perms, list):
+            raise _err(403, "the JWT's perms claim is an array of permissions", {"perms": perms})
         granted = _ALL if perms is None else frozenset(p for p in perms if p in PERMS)
         return Principal(acct, granted)
 
@@ -332,7 +335,10 @@ class Controls:
         if secret is None or not mac or not hmac.compare_digest(
                 _b64(hmac.new(secret, body.encode(), "sha256").digest()), mac):
             raise _err(403, "invalid token", None)
-        d = json.loads(_unb64(body))
+        try:
+            d = json.loads(_unb64(body))
+        except ValueError:
+            raise _err(403, "invalid token", None) from None
         if d["e"] <= time.time():
             raise _err(401, "token expired", {"exp": d["e"]})
         return Principal(d["a"], frozenset(d["p"]) & {"read"}, scope=d.get("s"))
@@ -371,7 +377,7 @@ class Controls:
         if sig is None or url.substream is None or snap.secret is None:
             return False
         if not (exp or "").isdigit() or int(exp) < time.time():
-            raise _err(401, "signed URL expired", {"exp": exp})
+            raise _err(401, "signed URL expired or without a valid exp", {"exp": exp})
         want = sign_substream(snap.secret, url.base_key, perms, int(exp))
         if not hmac.compare_digest(want, sig):
             raise _err(403, "bad URL signature", None)
@@ -469,7 +475,15 @@ async def check(api: Any, req: Any, url: Any) -> Any:
     ctl = controls_for(api)
     snap = await ctl.snapshot()
     m = req.method
-    who = ctl.identify(snap, req, m == "GET" and req.accepts("text/event-stream"))
+    # Credentials are examined only where a managed account is involved: open accounts keep
+    # ignoring whatever Authorization a client sends (the behaviour before controls existed).
+    involved = url.substream.value if url.account == RESERVED_ACCOUNT and url.substream is not \
+        None and url.substream.kind == "account" else url.account
+    if snap.managed(involved) or (url.resource == "pipe" and url.pipe_to is not None
+                                  and snap.managed(url.pipe_to.account)):
+        who = ctl.identify(snap, req, m == "GET" and req.accepts("text/event-stream"))
+    else:
+        who = None
     if url.account == RESERVED_ACCOUNT:
         sub = url.substream
         if url.stream == "events" and sub is not None and sub.kind == "account" \
@@ -483,10 +497,13 @@ async def check(api: Any, req: Any, url: Any) -> Any:
     res = url.resource
     if res == "account":
         return None
-    if res == "pipe":       # §10: read on the origin, write on the destination
+    if res == "pipe":
+        # §10: read on the origin, write on the destination; attaching or removing one is also
+        # execute (§12) — on the destination, so anyone may pipe a readable stream into theirs
         ctl.require(snap, who, url, "read")
         if m not in ("GET", "HEAD") and url.pipe_to.account != RESERVED_ACCOUNT:
             ctl.require(snap, who, url.pipe_to, "write")
+            ctl.require(snap, who, url.pipe_to, "execute")
         return None
     if res == "webhooks":   # attaching consumers is execute; their secrets are the owner's
         ctl.require(snap, who, url, "execute")
@@ -557,10 +574,12 @@ async def _account(api: Any, req: Any, ctl: Controls, snap: _Snapshot, who: Prin
         raise _err(403, "managing an account needs its execute permission or the admin key",
                    {"account": acct})
     doc = dict(snap.accounts.get(acct) or {})
+    existed = acct in snap.accounts and not doc.pop("deleted", False)
+    if not existed:
+        doc = {}
     doc.setdefault("keys", [])
     doc.setdefault("publicKeys", {})
     doc["account"] = acct
-    existed = acct in snap.accounts
     status, answer = 200, None
     if not rest:
         if m == "GET":

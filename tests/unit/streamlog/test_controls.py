@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 import time
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -280,5 +279,41 @@ def test_splice_is_refused_explicitly(tmp_path):
         assert (await call(api, "POST", "/eric/s/splice", [], ))[0] == 401
         st, _, d = await call(api, "POST", "/eric/s/splice", [], bearer(key))
         assert st == 501 and set(d) == {"error", "detail"}
+        await store.close()
+    run(main())
+
+
+def test_open_accounts_ignore_credentials_and_deleted_accounts_stay_closed(tmp_path):
+    async def main():
+        api, store = new_api(tmp_path)
+        assert (await call(api, "POST", "/open/s", b"x", bearer("whatever")))[0] == 201
+        assert (await call(api, "PUT", "/open/s/controls",
+                           {"blocklist": {"arguments": ["'b'"]}}))[0] == 200
+        assert (await call(api, "POST", "/open/s('b')", b"x"))[0] == 202
+        key, _ = await account_with_key(api, "gone")
+        assert (await call(api, "DELETE", "/pipet/accounts/gone", b"", ADMIN))[0] == 200
+        assert (await call(api, "POST", "/gone/s", b"x"))[0] == 401
+        assert (await call(api, "POST", "/gone/s", b"x", bearer(key)))[0] == 403
+        assert (await call(api, "POST", "/gone/s", b"x", ADMIN))[0] == 201
+        assert (await call(api, "GET", "/pipet/accounts/gone", headers=ADMIN))[0] == 404
+        assert (await call(api, "PUT", "/pipet/accounts/gone", {}, ADMIN))[0] == 201
+        await store.close()
+    run(main())
+
+
+def test_pipe_permissions(tmp_path):
+    async def main():
+        api, store = new_api(tmp_path)
+        eric, _ = await account_with_key(api, "eric")
+        bob, _ = await account_with_key(api, "bob")
+        st, _, d = await call(api, "POST", "/pipet/accounts/bob/keys", {"permissions": ["write"]},
+                              bearer(bob))
+        bob_w = d["key"]
+        await call(api, "POST", "/eric/src", b"x", bearer(eric))
+        assert (await call(api, "PUT", "/eric/src/pipe/bob/dst", {}, bearer(bob)))[0] == 403
+        await call(api, "PUT", "/eric/src/controls", {"public": "read"}, bearer(eric))
+        assert (await call(api, "PUT", "/eric/src/pipe/bob/dst", {}, bearer(bob_w)))[0] == 403
+        assert (await call(api, "PUT", "/eric/src/pipe/bob/dst", {}, bearer(bob)))[0] == 201
+        assert (await call(api, "PUT", "/eric/src/pipe/eric/x", {}, bearer(bob)))[0] == 403
         await store.close()
     run(main())
