@@ -265,6 +265,7 @@ def _display(value: Any) -> str:
 def run_worker(o: Options) -> int:
     """Runs one worker on a uvloop event loop until it stops; returns the exit code."""
     import uvloop
+    o.settle_heap = True  # this process is the daemon: its heap is ours to tune
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(Daemon(o).run())
 

@@ -58,6 +58,9 @@ class Options:
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     instance_uuid: str | None = None
     instance_name: str | None = None
+    # Freeze the loaded heap after (re)load (worker.settle_heap): only in a daemon process, where
+    # it pays; `pipyd` sets it, an embedding program or a test process keeps its GC untouched.
+    settle_heap: bool = False
     admin_port: tuple[str, int] | None = None  # --admin-port: (ip, port), '' ip = every interface
     # Set by the CLI before the worker starts: `pipy.exit(code)` calls control.exit(code),
     # `pipy.restart()` calls control.restart() (see cli.Daemon).

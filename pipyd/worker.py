@@ -219,7 +219,8 @@ class Worker:
             return True
         self.roots = Roots(self, reuse_port=bool(getattr(self.options, "reuse_port", False)))
         await self.roots.open()
-        settle_heap()
+        if getattr(self.options, "settle_heap", False):
+            settle_heap()
         return True
 
     async def reload(self) -> "Worker | None":
@@ -238,7 +239,8 @@ class Worker:
             raise RuntimeError("reload of a worker that is not running")
         new.roots = await self.roots.handover(new)
         self.roots = None
-        settle_heap()
+        if getattr(self.options, "settle_heap", False):
+            settle_heap()
         return new
 
     async def shutdown(self, timeout: float = 10.0) -> None:
