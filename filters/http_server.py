@@ -1,4 +1,4 @@
-"""The HTTP/1 server filters demuxHTTP and serveHTTP (reference §4.5; HTTP/2 is a later issue).
+"""The HTTP/1 server filters demuxHTTP and serveHTTP (reference §4.5); HTTP/2 in http2_server.py.
 
 Both decode requests from the connection's bytes and encode the responses back, in request
 order (pipelining: requests are dispatched at once, a response waits until every earlier one
@@ -12,6 +12,10 @@ llhttp; a protocol error; graceful shutdown); ``bodiless`` — HEAD, CONNECT or 
 sub-pipeline, any other answer resumes HTTP. A sub-pipeline that ends before answering gets an
 empty ``200``; one that ends in the middle of its response closes the connection (the message
 cannot be completed). A protocol error is answered with its status and ``connection: close``.
+
+HTTP/2 hand-over (the ``h2`` slot): a fresh connection is sniffed (``_SNIFF``) until its first
+bytes show the HTTP/2 preface or not; an ``Upgrade: h2c`` first request switches at its head.
+Then ``h2`` holds the ``Http2Connection`` that takes every later byte; else it is None.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from pipyd.pipeline import FAILED, JointFilter
 from pipyd.registry import register
 
 from .http import buffer_size_option, options_arg
+from .http2_server import PREFACE, Http2Connection, window_options
 from .http_codec import DEFAULT_MAX_BODY_SIZE, NO_BODY, MessageEncoder, RequestDecoder
 from .http_encode import (PLAIN_HEADS_CLOSE, PLAIN_HEADS_KEEP_ALIVE, REASONS, _status_of,
                           encode_response_head, plain_response_head)
@@ -32,6 +37,7 @@ from .http_encode import (PLAIN_HEADS_CLOSE, PLAIN_HEADS_KEEP_ALIVE, REASONS, _s
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _JOIN_LIMIT = 16384  # a whole response up to this size is written as one joined bytes object
 _new = object.__new__
+_SNIFF: Any = object()  # ``h2`` before the first bytes told HTTP/1 from HTTP/2
 
 
 class _Request:
@@ -63,10 +69,15 @@ class _Request:
 
 class _HTTPServer(JointFilter):
     __slots__ = ("buffer_size", "decoder", "encoder", "queue", "current", "closed",
-                 "input_ended", "shutting", "flushing", "finished")
-    CONFIG = ("buffer_size",)
+                 "input_ended", "shutting", "flushing", "finished", "h2_windows", "h2", "sniffed")
+    CONFIG = ("buffer_size", "h2_windows")
 
     def reset(self) -> None:
+        h2 = getattr(self, "h2", None)
+        if h2 is not None and h2 is not _SNIFF:
+            h2.abort()
+        self.h2: Any = _SNIFF
+        self.sniffed = b""
         for r in getattr(self, "queue", ()):
             if r.pipeline is not None:
                 r.pipeline.end()
@@ -89,6 +100,12 @@ class _HTTPServer(JointFilter):
             self._end_finished()
         if self.closed:
             return
+        if self.h2 is not None:  # -- HTTP/2 hand-over (http2_server.py) --
+            if self.h2 is not _SNIFF:
+                return self._h2_input(evt)
+            evt = self._sniff(evt)
+            if evt is None:
+                return
         t = type(evt)
         if t is Data:
             feed = self.decoder.feed
@@ -111,6 +128,8 @@ class _HTTPServer(JointFilter):
         Requests in flight are told too, so an endless response (an SSE stream) can end
         instead of holding the stop for its whole grace period."""
         self.shutting = True
+        if self.h2 is not None and self.h2 is not _SNIFF:
+            return self.h2.shutdown()
         if not self.queue:
             self._close()
             return
@@ -122,6 +141,8 @@ class _HTTPServer(JointFilter):
     # -- decoder sink --
 
     def on_message_start(self, head: JSObject) -> None:
+        if "http2-settings" in head["headers"] and self._h2c_upgrade(head):
+            return
         d = self.decoder
         r = _Request(self, not d.keep_alive or self.shutting,
                      d.upgrade or head["method"] == "HEAD", d.upgrade, d.protocol == "HTTP/1.0")
@@ -133,17 +154,80 @@ class _HTTPServer(JointFilter):
         r = self.current
         if r is not None:
             self.request_body(r, b)
+        elif self.h2 is not None and self.h2 is not _SNIFF:
+            self.h2.upgrade_body(b)  # the h2c upgrade request's body
 
     def on_message_end(self, tail: Any) -> None:
         r = self.current
         self.current = None
         if r is not None:
             self.request_end(r, tail)
+        elif self.h2 is not None and self.h2 is not _SNIFF:
+            self.h2.upgrade_end(tail)
 
     def on_tunnel(self, b: bytes) -> None:
         r = self.queue[0] if self.queue else None
         if r is not None and r.tunnel:
             r.pipeline.input(Data.from_bytes(b))
+        elif self.h2 is not None and self.h2 is not _SNIFF:
+            self.h2.feed(b)  # bytes after the h2c upgrade request: HTTP/2 frames
+
+    # -- HTTP/2 hand-over (reference §4.5; the protocol is in http2_server.py) --
+
+    def _sniff(self, evt: Any) -> Any:
+        """The connection's first input: hand over to HTTP/2 on the preface (RFC 9113 §3.4),
+        else return the event to decode as HTTP/1 (None while the first bytes still could be
+        the preface)."""
+        if type(evt) is not Data:
+            self.h2 = None
+            if self.sniffed:
+                self.decoder.feed(self.sniffed)
+            return evt
+        b = self.sniffed + evt.to_bytes() if self.sniffed else evt.to_bytes()
+        n = min(len(b), 24)
+        if b[:n] != PREFACE[:n]:
+            whole = not self.sniffed
+            self.h2 = None
+            self.sniffed = b""
+            return evt if whole else Data.from_bytes(b)
+        if n < 24:
+            self.sniffed = b
+            return None
+        self.sniffed = b""
+        self.h2 = Http2Connection(self, self.h2_windows)
+        self.h2.feed(b)
+        return None
+
+    def _h2_input(self, evt: Any) -> None:
+        t = type(evt)
+        if t is Data:
+            feed = self.h2.feed
+            for chunk in evt.chunks:
+                feed(chunk)
+        elif t is StreamEnd:
+            self.input_ended = True
+            self.h2.peer_closed()
+
+    def _h2c_upgrade(self, head: JSObject) -> bool:
+        """``Upgrade: h2c`` (RFC 7540 §3.2) on an idle connection: switch at the head; the
+        request (its body still HTTP/1) becomes stream 1. Otherwise served as HTTP/1."""
+        h = head["headers"]
+        up, conn, settings = h.get("upgrade"), h.get("connection"), h.get("http2-settings")
+        if type(up) is not str or up.strip().lower() != "h2c" or type(conn) is not str \
+                or "upgrade" not in [c.strip().lower() for c in conn.split(",")] \
+                or type(settings) is not str or self.queue or self.shutting:
+            return False
+        h.pop("http2-settings", None)
+        try:
+            self.h2 = Http2Connection(self, self.h2_windows, settings.strip(), head)
+        except Exception as e:  # a malformed HTTP2-Settings value: stay HTTP/1
+            log.debug(f"[demuxHTTP] h2c upgrade refused: {e}")
+            self.h2 = None
+            return False
+        self.current = None
+        self.decoder.upgrade = True  # llhttp paused on the upgrade: later bytes are ours
+        self.decoder.tunnel()
+        return True
 
     def on_error(self, status: int, reason: str) -> None:
         r = self.current
@@ -302,7 +386,9 @@ class DemuxHTTP(_HTTPServer):
         if args and type(args[0]) is str:  # the name-first form demuxHTTP('name', {...})
             f.add_sub_layout(args[0])
             args = args[1:]
-        f.buffer_size = buffer_size_option(options_arg("demuxHTTP", args))
+        opts = options_arg("demuxHTTP", args)
+        f.buffer_size = buffer_size_option(opts)
+        f.h2_windows = window_options(opts)
         return f
 
     def request_start(self, r: _Request, head: JSObject) -> None:
@@ -334,6 +420,7 @@ class ServeHTTP(_HTTPServer):
         f.handler = args[0]
         opts = options_arg("serveHTTP", args, 1)
         f.buffer_size = buffer_size_option(opts)
+        f.h2_windows = window_options(opts)
         f.max_body_size = DEFAULT_MAX_BODY_SIZE
         return f
 
@@ -342,6 +429,8 @@ class ServeHTTP(_HTTPServer):
     # path); the steps are the base class's.
 
     def on_message_start(self, head: JSObject) -> None:
+        if "http2-settings" in head["headers"] and self._h2c_upgrade(head):
+            return
         d = self.decoder
         up = d.upgrade
         r = _Request(self, not d.keep_alive or self.shutting, up or head["method"] == "HEAD", up,
@@ -372,6 +461,8 @@ class ServeHTTP(_HTTPServer):
     def on_message_end(self, tail: Any) -> None:
         r = self.current
         if r is None:
+            if self.h2 is not None and self.h2 is not _SNIFF:
+                self.h2.upgrade_end(tail)  # the h2c upgrade request is stream 1
             return
         self.current = None
         if r.too_large:

@@ -267,14 +267,14 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         self.hoist(body, module=True)
         for stmt in body:
             self.stmt(stmt)
+        prologue = [assign(pyname, hcall(kind, const(key)))  # bound once, at module start
+                    for (kind, key), pyname in reversed(self.member_tables.items())]
+        if self.site_caches:  # ǂk1 = ǂk2 = … = None: one statement for every inline cache
+            prologue.append(ast.Assign([store(name) for name in self.site_caches], const(None), lineno=None))
+        prologue.append(assign(RESULT, H("u")))
         if self.fn.uses_jump:
-            out.insert(0, assign(E + "jump", const(0)))
-        out.insert(0, assign(RESULT, H("u")))
-        for name in self.site_caches:
-            out.insert(0, assign(name, const(None)))
-        for (kind, key), pyname in self.member_tables.items():  # bound once, at module start
-            out.insert(0, assign(pyname, hcall(kind, const(key))))
-        mod = ast.Module(out, [])
+            prologue.append(assign(E + "jump", const(0)))
+        mod = ast.Module(prologue + out, [])
         _fill_positions(mod)
         return mod
 

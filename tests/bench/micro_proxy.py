@@ -9,8 +9,8 @@ The outbound is connected at once instead of through a socket (``open_outbound``
 for the run), so the figures isolate the Python work per proxied request. Next to it, a
 minimal httptools proxy (parse the request, forward it, parse the response, write it back).
 
-``python -m tests.bench proxy-micro``; ``python -m tests.bench.micro_proxy --profile`` prints a
-cProfile of the pipyd path.
+``python -m tests.bench proxy-micro``; ``python -m tests.bench.micro_proxy --profile [sort]``
+prints a cProfile of the pipyd path (sorted by ``tottime`` unless another pstats key is given).
 """
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ def run() -> list[tuple[str, object]]:
         loop.close()
 
 
-async def _profile() -> None:
+async def _profile(sort: str) -> None:
     import cProfile
     import pstats
     with tempfile.TemporaryDirectory() as tmp:
@@ -187,12 +187,13 @@ async def _profile() -> None:
                 one()
             pr.disable()
             await asyncio.sleep(0)
-        pstats.Stats(pr).sort_stats(sys.argv[2] if len(sys.argv) > 2 else "tottime").print_stats(60)
+        pstats.Stats(pr).sort_stats(sort).print_stats(60)
 
 
 if __name__ == "__main__":
     if "--profile" in sys.argv:
-        _new_loop().run_until_complete(_profile())
+        rest = sys.argv[sys.argv.index("--profile") + 1:]
+        _new_loop().run_until_complete(_profile(rest[0] if rest else "tottime"))
     else:
         for label, value in run():
             print(f"  {label:<58} {value}")
