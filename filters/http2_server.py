@@ -31,7 +31,9 @@ connection. A response finished before its request resets the stream with NO_ERR
 (REFUSED_STREAM), then sends GOAWAY and closes.
 
 Differences from Pipy 0.70: window defaults are 64 KiB - 1 per stream (RFC 9113) and 1 MiB for
-the connection; server push is never used; ``content-length`` is recomputed (as HTTP/1 does);
+the connection (sizes accept Pipy's ``'1m'`` strings); at most 256 concurrent streams per
+connection (SETTINGS_MAX_CONCURRENT_STREAMS); server push is never used; a request body over
+serveHTTP's buffering limit gets ``413`` and its stream is reset; ``content-length`` is recomputed (as HTTP/1 does);
 a ``101`` response on an HTTP/2 stream (meaningless there) is dropped.
 """
 from __future__ import annotations
@@ -68,13 +70,14 @@ _H2Error = h2.exceptions.H2Error
 
 def window_options(opts: Any) -> tuple[int, int]:
     """``(connectionWindowSize, streamWindowSize)`` from a demuxHTTP/serveHTTP options object."""
-    def get(key: str, default: int) -> int:
+    def get(key: str, default: int, least: int) -> int:
         v = opts.get(key, undefined) if isinstance(opts, dict) else undefined
         if v is undefined or v is None:
             return default
-        return max(65535, min(_MAX_WINDOW, parse_size(v, key)))
-    return get("connectionWindowSize", DEFAULT_CONNECTION_WINDOW), \
-        get("streamWindowSize", DEFAULT_STREAM_WINDOW)
+        return max(least, min(_MAX_WINDOW, parse_size(v, key)))
+    # the connection window only grows from the RFC's 65535 (WINDOW_UPDATE on stream 0)
+    return get("connectionWindowSize", DEFAULT_CONNECTION_WINDOW, 65535), \
+        get("streamWindowSize", DEFAULT_STREAM_WINDOW, 1)
 
 
 def request_head(headers: list) -> JSObject:
@@ -167,10 +170,11 @@ class Http2Connection:
     """The HTTP/2 side of one demuxHTTP/serveHTTP connection (``server`` is that filter)."""
 
     __slots__ = ("server", "h2", "streams", "finished", "batching", "closed", "stopping",
-                 "root_flow", "root_congested", "serve", "buffer_size", "upgrade_stream")
+                 "root_flow", "root_congested", "serve", "buffer_size", "upgrade_stream",
+                 "upgrade_left")
 
     def __init__(self, server: Any, windows: tuple[int, int], settings_header: str | None = None,
-                 upgrade_head: JSObject | None = None) -> None:
+                 upgrade_head: JSObject | None = None, upgrade_length: int = 0) -> None:
         self.server = server
         cfg = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
         conn = self.h2 = h2.connection.H2Connection(cfg)
@@ -187,6 +191,7 @@ class Http2Connection:
         self.serve = getattr(server, "handler", None) is not None
         self.buffer_size = server.buffer_size
         self.upgrade_stream: H2Stream | None = None
+        self.upgrade_left = upgrade_length  # HTTP/1 body bytes of the h2c request still to come
         if upgrade_head is None:
             conn.initiate_connection()
         else:
@@ -208,6 +213,14 @@ class Http2Connection:
     def feed(self, data: bytes) -> None:
         if self.closed:
             return
+        if self.upgrade_left:
+            # llhttp hands over right after the upgrade request's head: its body comes first
+            n = self.upgrade_left
+            self.upgrade_left = max(0, n - len(data))
+            self._upgrade_body(data[:n])
+            data = data[n:]
+            if not data:
+                return
         self.batching = True
         try:
             try:
@@ -224,16 +237,21 @@ class Http2Connection:
             self._send()
             self._end_finished()
 
-    def upgrade_body(self, b: bytes) -> None:
-        """The HTTP/1 body of the h2c upgrade request (stream 1)."""
+    def _upgrade_body(self, b: bytes) -> None:
+        """The HTTP/1 body of the h2c upgrade request (stream 1), then its end."""
         s = self.upgrade_stream
-        if s is not None and not s.closed:
+        if s is not None and not s.closed and b:
             self._request_data(s, b, 0)
+        if not self.upgrade_left:
+            self.upgrade_end()
 
-    def upgrade_end(self, tail: Any) -> None:
+    def upgrade_end(self) -> None:
+        """The h2c upgrade request is complete (once its body, if any, has come)."""
         s = self.upgrade_stream
+        if s is None or self.upgrade_left:
+            return
         self.upgrade_stream = None
-        if s is not None and not s.closed:
+        if not s.closed:
             self._request_end(s)
         self._send()
 
@@ -509,6 +527,8 @@ class Http2Connection:
         """The response is fully sent."""
         if not s.rx_done:  # RFC 9113 §8.1: the rest of the request is not needed
             self._reset(s.id, ErrorCodes.NO_ERROR)
+        if s.flow.congested:
+            s.flow.output_congested(False)
         self._drop(s)
 
     def _drop(self, s: H2Stream) -> None:

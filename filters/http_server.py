@@ -154,8 +154,6 @@ class _HTTPServer(JointFilter):
         r = self.current
         if r is not None:
             self.request_body(r, b)
-        elif self.h2 is not None and self.h2 is not _SNIFF:
-            self.h2.upgrade_body(b)  # the h2c upgrade request's body
 
     def on_message_end(self, tail: Any) -> None:
         r = self.current
@@ -163,7 +161,7 @@ class _HTTPServer(JointFilter):
         if r is not None:
             self.request_end(r, tail)
         elif self.h2 is not None and self.h2 is not _SNIFF:
-            self.h2.upgrade_end(tail)
+            self.h2.upgrade_end()  # the h2c upgrade request is stream 1
 
     def on_tunnel(self, b: bytes) -> None:
         r = self.queue[0] if self.queue else None
@@ -210,16 +208,20 @@ class _HTTPServer(JointFilter):
 
     def _h2c_upgrade(self, head: JSObject) -> bool:
         """``Upgrade: h2c`` (RFC 7540 §3.2) on an idle connection: switch at the head; the
-        request (its body still HTTP/1) becomes stream 1. Otherwise served as HTTP/1."""
+        request becomes stream 1 (llhttp hands over before its body: a content-length body
+        is read by the HTTP/2 side; a chunked one keeps the request HTTP/1). Otherwise
+        served as HTTP/1."""
         h = head["headers"]
         up, conn, settings = h.get("upgrade"), h.get("connection"), h.get("http2-settings")
+        length = h.get("content-length", "0")
         if type(up) is not str or up.strip().lower() != "h2c" or type(conn) is not str \
                 or "upgrade" not in [c.strip().lower() for c in conn.split(",")] \
-                or type(settings) is not str or self.queue or self.shutting:
+                or type(settings) is not str or self.queue or self.shutting \
+                or "transfer-encoding" in h or not length.isdigit():
             return False
         h.pop("http2-settings", None)
         try:
-            self.h2 = Http2Connection(self, self.h2_windows, settings.strip(), head)
+            self.h2 = Http2Connection(self, self.h2_windows, settings.strip(), head, int(length))
         except Exception as e:  # a malformed HTTP2-Settings value: stay HTTP/1
             log.debug(f"[demuxHTTP] h2c upgrade refused: {e}")
             self.h2 = None
@@ -462,7 +464,7 @@ class ServeHTTP(_HTTPServer):
         r = self.current
         if r is None:
             if self.h2 is not None and self.h2 is not _SNIFF:
-                self.h2.upgrade_end(tail)  # the h2c upgrade request is stream 1
+                self.h2.upgrade_end()  # the h2c upgrade request is stream 1
             return
         self.current = None
         if r.too_large:

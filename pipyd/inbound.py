@@ -590,10 +590,14 @@ class UDPListener(Listener, asyncio.DatagramProtocol):
         log.info(f"[listener] Stopped listening on {self.describe()}")
 
     def shutdown(self) -> None:
+        """Graceful stop. A UDP session has no request in flight: once its pipeline was told to
+        finish and the socket stops receiving, it would only wait out its idle timeout, so it
+        ends now (its input gets StreamEnd)."""
         self.stop()
         for s in list(self.sessions.values()):
             if s.pipeline is not None:
                 s.pipeline.shutdown()
+            s.end("")
 
     def abort(self) -> None:
         for s in list(self.sessions.values()):

@@ -41,6 +41,9 @@ def test_udp_listener_echoes_datagrams(daemon, port):
         data, _ = s.recvfrom(1024)
     assert data == b"echo:ping"
     assert d.proc.poll() is None
+    d.signal(signal.SIGTERM)  # the open UDP session ends at once: nothing to wait for
+    assert d.wait() == 0
+    assert "Waiting for remaining" not in d.log()
 
 
 def test_threads_share_the_port_and_crashed_worker_restarts(daemon, port):

@@ -82,3 +82,14 @@ def test_invalid_patterns_throw(pattern):
 def test_non_object_rules_throw():
     with pytest.raises(JSThrow):
         URLRouter("nope")
+
+
+def test_found_answers_follow_a_later_add():
+    """find() remembers answers per URL; add() must not leave a stale one behind."""
+    from pipyd.api.algo_router import URLRouter
+    from pipyd.js.values import JSObject
+    r = URLRouter(JSObject({"/api/*": "old"}))
+    assert r.find("/api/users") == "old"
+    r.add("/api/users", "exact")
+    assert r.find("/api/users") == "exact"
+    assert r.find("/api/other") == "old"

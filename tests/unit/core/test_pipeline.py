@@ -260,3 +260,35 @@ def test_graph_of_joint_filters():
     assert "      link --> [other] -->|" in lines
     g = module_graph("/hello.js", [lay])
     assert g[:4] == ["", "Module /hello.js", "================", ""] and g[-1] == ""
+
+
+def test_ended_pipeline_drops_input_and_leaves_no_cycles():
+    """After end() a pipeline lets go of its filters (no pipeline <-> filter cycle is left for
+    the collector), and input that still arrives is dropped, not fed to reset filters."""
+    import gc
+    import weakref
+
+    from pipyd.events import Data
+    from pipyd.pipeline import Filter, PipelineLayout
+
+    seen = []
+
+    class Spy(Filter):
+        __slots__ = ("__weakref__",)  # only so the test can watch it go
+
+        def process(self, evt):
+            seen.append(evt)
+
+    layout = PipelineLayout("t")
+    layout.append(Spy())
+    p = layout.instantiate(None)
+    p.input(Data(b"a"))
+    filt = weakref.ref(p.filters[0])
+    p.end()
+    p.input(Data(b"b"))
+    assert [e.to_bytes() for e in seen] == [b"a"]
+    gc.disable()
+    try:
+        assert filt() is None  # freed by reference counting alone, with the collector off
+    finally:
+        gc.enable()

@@ -51,7 +51,7 @@ def argv(tmp_path, mode):
     return [sys.executable, "-c", WORKER, str(tmp_path), mode]
 
 
-def wait_for(cond, limit=5.0):
+def wait_for(cond, limit=30.0):
     end = time.monotonic() + limit
     while not cond():
         if time.monotonic() > end:
@@ -65,8 +65,30 @@ def ready(tmp_path, count, gen=1):
         for i in range(count))
 
 
+class Driver(threading.Thread):
+    """Runs a test's driving steps beside the supervisor. If a step fails (a slow machine),
+    the supervisor is still stopped so the test fails with the reason instead of hanging."""
+
+    def __init__(self, fn):
+        super().__init__(daemon=True)
+        self.fn = fn
+        self.error: BaseException | None = None
+
+    def run(self):
+        try:
+            self.fn()
+        except BaseException as e:  # noqa: BLE001 - reported by check()
+            self.error = e
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def check(self):
+        self.join(10)
+        if self.error is not None:
+            raise self.error
+
+
 def in_background(fn):
-    t = threading.Thread(target=fn, daemon=True)
+    t = Driver(fn)
     t.start()
     return t
 
@@ -82,15 +104,17 @@ def test_forwards_signals_and_sigint_exit_code(tmp_path):
         os.kill(os.getpid(), signal.SIGHUP)
         wait_for(lambda: read_signals(tmp_path, 0) == ["SIGHUP"] == read_signals(tmp_path, 1))
         os.kill(os.getpid(), signal.SIGINT)
-    in_background(drive)
+    d = in_background(drive)
     assert Supervisor(argv(tmp_path, "serve"), 2).run() == 255
+    d.check()
     assert read_signals(tmp_path, 0) == ["SIGHUP", "SIGINT"]
     assert read_signals(tmp_path, 1) == ["SIGHUP", "SIGINT"]
 
 
 def test_sigterm_stops_all_with_0(tmp_path):
-    in_background(lambda: (wait_for(ready(tmp_path, 3)), os.kill(os.getpid(), signal.SIGTERM)))
+    d = in_background(lambda: (wait_for(ready(tmp_path, 3)), os.kill(os.getpid(), signal.SIGTERM)))
     assert Supervisor(argv(tmp_path, "serve"), 3).run() == 0
+    d.check()
     assert all(read_signals(tmp_path, i) == ["SIGTERM"] for i in range(3))
 
 
@@ -98,8 +122,9 @@ def test_crashed_worker_is_restarted(tmp_path):
     def drive():
         wait_for(ready(tmp_path, 2, gen=2))  # each worker came back once after SIGKILL
         os.kill(os.getpid(), signal.SIGTERM)
-    in_background(drive)
+    d = in_background(drive)
     assert Supervisor(argv(tmp_path, "crash-once"), 2).run() == 0
+    d.check()
     assert (tmp_path / "count0").read_text() == "2"
 
 
