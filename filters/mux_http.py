@@ -387,7 +387,10 @@ class MuxHTTP(MuxBase):
         elif t is MessageEnd:
             if self.head is not None:
                 self._send()
-        elif t is StreamEnd and self.early:
+        elif t is StreamEnd and (self.early or (
+                self.inflight and self.exchanges and self.exchanges[-1].tunnel_ok)):
+            # held like tunnel bytes: the end of a client's input that came before (or while)
+            # the CONNECT answer opened the tunnel must reach the upstream after it opens
             self.early.append(evt)
         # a StreamEnd in the middle of a request drops it: a partial body cannot be framed
 

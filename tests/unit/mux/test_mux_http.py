@@ -178,6 +178,19 @@ def test_connect_tunnel() -> None:
     assert type(out.events[-1]) is StreamEnd
 
 
+def test_client_end_before_the_connect_answer_reaches_the_tunnel() -> None:
+    # connectHTTPTunnel holds a client's StreamEnd until the CONNECT is answered and sends it
+    # right then, with no bytes before it: it must not be lost on the way into the tunnel
+    p, out = stream(joint("muxHTTP"))
+    send_message(p, req("CONNECT", "h:443"))
+    p.input(StreamEnd())
+    up = Upstream.INSTANCES[0]
+    assert not up.ended
+    up.reply(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+    assert out.messages()[0][0]["status"] == 200
+    assert up.ended
+
+
 def test_upgrade_101_tunnel_and_session_not_shared() -> None:
     f = joint("muxHTTP", lambda: "k")
     p, out = stream(f)
