@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipyd.js.values import JSArray, undefined
+from pipyd.js.values import JSArray, JSObject, undefined
 
 # RFC 9110 §15 / IANA HTTP Status Code Registry: the reasons Pipy writes by default.
 REASONS: dict[int, str] = {
@@ -77,7 +77,7 @@ def _js_string(v: Any) -> str:
 
 
 def _status_of(head: Any) -> int:
-    s = head.get("status") if isinstance(head, dict) else None
+    s = head.get("status") if type(head) is JSObject or isinstance(head, dict) else None
     if type(s) is int and s:
         return s
     if not s:
@@ -110,7 +110,8 @@ def plain_response_head(length: int, final: bool) -> bytes:
 
 def _header_lines(parts: list[str], headers: Any, keep_length: bool) -> None:
     """Append ``name: value\\r\\n`` for every header we keep (rules at the top)."""
-    if not headers or not isinstance(headers, dict):
+    # JSObject first: its truthiness is a Python-level __bool__ (an empty object is truthy)
+    if type(headers) is not JSObject and (not headers or not isinstance(headers, dict)):
         return
     for k, v in headers.items():
         n = len(k)
@@ -153,7 +154,7 @@ def _without_split_lines(parts: list[str]) -> str:
 
 def response_head(head: Any, length: int, final: bool, bodiless: bool = False) -> bytes:
     """Encode a response head. ``length`` >= 0 is a content-length, else a framing mode."""
-    if not isinstance(head, dict):
+    if type(head) is not JSObject and not isinstance(head, dict):
         head = None  # no head (or not an object): every default
     return encode_response_head(head, _status_of(head), length, final, bodiless)
 
@@ -170,7 +171,10 @@ def encode_response_head(head: "dict | None", status: int, length: int, final: b
         proto = head.get("protocol")
         text = head.get("statusText")
         headers = head.get("headers")
-    if not proto and not text and status in _STATUS_LINES:
+    # A head that names our own defaults (a proxied upstream response: HTTP/1.1, the IANA
+    # reason) writes the same line as one that names none: take the prebuilt one.
+    if (not proto or proto == "HTTP/1.1") and status in _STATUS_LINES \
+            and (not text or text == REASONS[status]):
         parts = [_STATUS_LINES[status]]
         scripted = False  # the status line is ours: only header lines need the CR/LF check
     else:
@@ -180,7 +184,7 @@ def encode_response_head(head: "dict | None", status: int, length: int, final: b
         scripted = True
     informational = status < 200
     no_body = bodiless or informational or status == 204 or status == 304
-    if headers:
+    if headers is not None and (type(headers) is JSObject or headers):
         _header_lines(parts, headers, bodiless or status == 304)
         scripted = scripted or len(parts) > 1
     if not no_body:
@@ -201,11 +205,17 @@ def encode_response_head(head: "dict | None", status: int, length: int, final: b
 
 def request_head(head: Any, length: int) -> bytes:
     """Encode a request head; requests always carry ``connection: keep-alive`` (§4.4)."""
-    if isinstance(head, dict):
+    if type(head) is JSObject or isinstance(head, dict):
         method = head.get("method") or "GET"
         path = head.get("path") or "/"
         proto = head.get("protocol") or "HTTP/1.1"
-        parts = [f"{_js_string(method)} {_js_string(path)} {_js_string(proto)}\r\n"]
+        if type(method) is not str:
+            method = _js_string(method)
+        if type(path) is not str:
+            path = _js_string(path)
+        if type(proto) is not str:
+            proto = _js_string(proto)
+        parts = [f"{method} {path} {proto}\r\n"]
         _header_lines(parts, head.get("headers"), False)
     else:
         parts = ["GET / HTTP/1.1\r\n"]
@@ -223,8 +233,10 @@ def chunk_header(size: int) -> bytes:
 
 def _asks_for_chunked(head: Any) -> bool:
     """A head whose headers name ``transfer-encoding: chunked`` (any case)."""
-    headers = head.get("headers") if head else None
-    if not headers or not isinstance(headers, dict):
+    if head is None:  # callers pass a dict or None (a JSObject's truthiness is Python-level)
+        return False
+    headers = head.get("headers")
+    if type(headers) is not JSObject and (not headers or not isinstance(headers, dict)):
         return False
     for k, v in headers.items():
         if len(k) == 17 and k.lower() == "transfer-encoding":
@@ -237,7 +249,7 @@ class MessageEncoder:
     pieces to write. Small bodies (up to ``buffer_size``) are held to send ``content-length``."""
 
     __slots__ = ("buffer_size", "is_response", "_head", "_final", "_no_chunked",
-                 "_held", "_held_size", "_mode", "final_sent")
+                 "_held", "_held_size", "_mode", "final_sent", "status")
 
     def __init__(self, is_response: bool, buffer_size: int = DEFAULT_BUFFER_SIZE) -> None:
         self.buffer_size = buffer_size
@@ -249,13 +261,14 @@ class MessageEncoder:
         self._final = False
         self._no_chunked = False
         self.final_sent = False  # the last head said connection: close
+        self.status = 0  # a response's status (``_status_of`` its head), set by ``start``
 
     def start(self, head: Any, final: bool = False, bodiless: bool = False,
               peer_http10: bool = False) -> list[bytes]:
         """Begin a message. ``peer_http10``: the request was HTTP/1.0, so a long body cannot be
         chunked and is sent close-delimited instead (RFC 9112 §7.1: chunked needs HTTP/1.1).
         A response that can have no body (bodiless, 1xx, 204, 304) is written at once."""
-        if not isinstance(head, dict):
+        if type(head) is not JSObject and not isinstance(head, dict):
             head = None
         self._head = head
         self._final = final
@@ -263,11 +276,11 @@ class MessageEncoder:
         self._held = []
         self._held_size = 0
         if self.is_response:
-            s = _status_of(head)
+            s = self.status = _status_of(head)
             if bodiless or s < 200 or s == 204 or s == 304:
                 self._mode = 4  # body dropped: RFC 9112 §6.3 rules 1-2
                 self.final_sent = final and s >= 200
-                return [response_head(head, NO_BODY, final, bodiless)]
+                return [encode_response_head(head, s, NO_BODY, final, bodiless)]
         self._mode = 1
         if _asks_for_chunked(head):
             # The script asked for a streamed body (an SSE or long-poll answer): send the head
@@ -317,5 +330,5 @@ class MessageEncoder:
     def _encode_head(self, length: int) -> bytes:
         if self.is_response:
             self.final_sent = self._final or length == UNTIL_CLOSE
-            return response_head(self._head, length, self._final)
+            return encode_response_head(self._head, self.status, length, self._final)
         return request_head(self._head, length)

@@ -28,8 +28,10 @@ from pipyd.events import Data, StreamEnd
 from pipyd.js.coerce import to_boolean, to_number
 from pipyd.js.runtime import getters
 from pipyd.js.values import JSObject, type_error, undefined
-from pipyd.pipeline import FAILED, JointFilter
+from pipyd.pipeline import FAILED
 from pipyd.registry import register
+
+from .tunnel import TunnelFilter
 
 V1_PREFIX = b"PROXY "
 V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
@@ -86,8 +88,8 @@ def parse_v2(h: bytes) -> JSObject | None:
 
 
 @register("acceptProxyProtocol")
-class AcceptProxyProtocol(JointFilter):
-    __slots__ = ("handler", "sub", "buf", "failed")
+class AcceptProxyProtocol(TunnelFilter):
+    __slots__ = ("handler", "buf", "failed")
     CONFIG = ("handler",)
 
     @classmethod
@@ -101,10 +103,7 @@ class AcceptProxyProtocol(JointFilter):
         return f
 
     def reset(self) -> None:
-        sub = getattr(self, "sub", None)
-        self.sub = None
-        if sub is not None:
-            sub.end()
+        self.end_sub()
         self.buf = b""
         self.failed = False
 
@@ -206,8 +205,8 @@ def encode_header(obj: Any) -> bytes:
 
 
 @register("connectProxyProtocol")
-class ConnectProxyProtocol(JointFilter):
-    __slots__ = ("header", "sub", "failed")
+class ConnectProxyProtocol(TunnelFilter):
+    __slots__ = ("header", "failed")
     CONFIG = ("header",)
 
     @classmethod
@@ -222,10 +221,7 @@ class ConnectProxyProtocol(JointFilter):
         return f
 
     def reset(self) -> None:
-        sub = getattr(self, "sub", None)
-        self.sub = None
-        if sub is not None:
-            sub.end()
+        self.end_sub()
         self.failed = False
 
     def process(self, evt: Any) -> None:

@@ -29,10 +29,10 @@ from pipyd.events import Data, StreamEnd
 from pipyd.js.coerce import to_boolean, to_string
 from pipyd.js.values import type_error, undefined
 from pipyd.outbound import parse_target
-from pipyd.pipeline import FAILED, JointFilter
+from pipyd.pipeline import FAILED
 from pipyd.registry import register
 
-from .tunnel import name_first_form
+from .tunnel import AcceptTunnel, TunnelFilter, name_first_form
 
 MAX_NAME = 255  # user id / domain names: longer is an error (SOCKS4a), a byte length (SOCKS5)
 
@@ -46,25 +46,11 @@ def _socks5_reply(rep: int) -> bytes:
 
 
 @register("acceptSOCKS")
-class AcceptSOCKS(JointFilter):
-    __slots__ = ("handler", "sub", "buf", "done", "version", "greeted")
-    CONFIG = ("handler",)
-
-    @classmethod
-    def configure(cls, config: Any, *args: Any) -> "AcceptSOCKS":
-        f = cls.__new__(cls)
-        args = name_first_form(f, args)
-        if not args or not callable(args[0]):
-            raise type_error("acceptSOCKS: argument #1 expects a function")
-        f.handler = args[0]
-        f.reset()
-        return f
+class AcceptSOCKS(AcceptTunnel):
+    __slots__ = ("buf", "done", "version", "greeted")
 
     def reset(self) -> None:
-        sub = getattr(self, "sub", None)
-        self.sub = None
-        if sub is not None:
-            sub.end()
+        self.end_sub()
         self.buf = b""
         self.done = False  # the handshake ended (refused or failed): ignore the rest
         self.version = 0
@@ -178,8 +164,8 @@ _INIT, _AUTH, _REPLY, _CONNECTED, _CLOSED = range(5)
 
 
 @register("connectSOCKS")
-class ConnectSOCKS(JointFilter):
-    __slots__ = ("target", "sub", "state", "rbuf", "held", "held_end")
+class ConnectSOCKS(TunnelFilter):
+    __slots__ = ("target", "state", "rbuf", "held", "held_end")
     CONFIG = ("target",)
 
     @classmethod
@@ -193,10 +179,7 @@ class ConnectSOCKS(JointFilter):
         return f
 
     def reset(self) -> None:
-        sub = getattr(self, "sub", None)
-        self.sub = None
-        if sub is not None:
-            sub.end()
+        self.end_sub()
         self.state = _INIT
         self.rbuf = b""
         self.held: list[bytes] = []

@@ -49,26 +49,44 @@ def name_first_form(f: JointFilter, args: tuple) -> tuple:
     return args
 
 
-@register("acceptHTTPTunnel")
-class AcceptHTTPTunnel(JointFilter):
-    __slots__ = ("handler", "sub", "head", "body", "collecting")
-    CONFIG = ("handler",)
+class TunnelFilter(JointFilter):
+    """A joint filter that, after a handshake, passes the stream through one sub-pipeline
+    (the tunnels here, acceptSOCKS/connectSOCKS, the PROXY protocol filters)."""
 
-    @classmethod
-    def configure(cls, config: Any, *args: Any) -> "AcceptHTTPTunnel":
-        f = cls.__new__(cls)
-        args = name_first_form(f, args)
-        if not args or not callable(args[0]):
-            raise type_error("acceptHTTPTunnel: argument #1 expects a function")
-        f.handler = args[0]
-        f.reset()
-        return f
+    __slots__ = ("sub",)
 
-    def reset(self) -> None:
+    def end_sub(self) -> None:
+        """Release the sub-pipeline (from ``reset``): cleared first so it is ended once."""
         sub = getattr(self, "sub", None)
         self.sub = None
         if sub is not None:
             sub.end()
+
+
+class AcceptTunnel(TunnelFilter):
+    """The accepting end, written ``filter([layout,] handler)``: ``handler`` decides whether
+    the tunnel opens."""
+
+    __slots__ = ("handler",)
+    CONFIG = ("handler",)
+
+    @classmethod
+    def configure(cls, config: Any, *args: Any) -> "AcceptTunnel":
+        f = cls.__new__(cls)
+        args = name_first_form(f, args)
+        if not args or not callable(args[0]):
+            raise type_error(f"{cls.NAME}: argument #1 expects a function")
+        f.handler = args[0]
+        f.reset()
+        return f
+
+
+@register("acceptHTTPTunnel")
+class AcceptHTTPTunnel(AcceptTunnel):
+    __slots__ = ("head", "body", "collecting")
+
+    def reset(self) -> None:
+        self.end_sub()
         self.head: Any = None
         self.body: list[bytes] = []
         self.collecting = False
@@ -112,8 +130,8 @@ class AcceptHTTPTunnel(JointFilter):
 
 
 @register("connectHTTPTunnel")
-class ConnectHTTPTunnel(JointFilter):
-    __slots__ = ("handshake", "sub", "status", "tunneling", "held", "held_end", "closed")
+class ConnectHTTPTunnel(TunnelFilter):
+    __slots__ = ("handshake", "status", "tunneling", "held", "held_end", "closed")
     CONFIG = ("handshake",)
 
     @classmethod
@@ -127,10 +145,7 @@ class ConnectHTTPTunnel(JointFilter):
         return f
 
     def reset(self) -> None:
-        sub = getattr(self, "sub", None)
-        self.sub = None
-        if sub is not None:
-            sub.end()
+        self.end_sub()
         self.status = 0
         self.tunneling = False
         self.held: list[bytes] = []

@@ -23,13 +23,14 @@ import ipaddress
 import itertools
 import socket
 import struct
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from pipyd import log
 from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.flow import WRITE_HIGH_WATER, WRITE_LOW_WATER, TransportFlow
-from pipyd.js.values import HostObject, type_error, undefined
-from pipyd.units import parse_duration
+from pipyd.js.values import HostObject, type_error
+from pipyd.units import JSOptions, parse_duration, parse_flag, parse_int, parse_protocol
 
 _ids = itertools.count(1)
 SOL_IP = 0
@@ -62,49 +63,27 @@ def parse_address(port: Any) -> tuple[str, int]:
     return ip, num
 
 
-class ListenOptions:
+@dataclass(slots=True, eq=False)
+class ListenOptions(JSOptions):
     """`listen()` options (reference §1.3 [src]); durations are seconds, 0 = none."""
 
-    __slots__ = ("protocol", "max_connections", "read_timeout", "write_timeout",
-                 "idle_timeout", "transparent", "masquerade")
+    protocol: str = "tcp"
+    max_connections: int = -1
+    read_timeout: float = 0.0
+    write_timeout: float = 0.0
+    idle_timeout: float = 60.0
+    transparent: bool = False
+    masquerade: bool = False
 
-    def __init__(self, protocol: str = "tcp", max_connections: int = -1,
-                 read_timeout: float = 0.0, write_timeout: float = 0.0,
-                 idle_timeout: float = 60.0, transparent: bool = False,
-                 masquerade: bool = False) -> None:
-        self.protocol = protocol
-        self.max_connections = max_connections
-        self.read_timeout = read_timeout
-        self.write_timeout = write_timeout
-        self.idle_timeout = idle_timeout
-        self.transparent = transparent
-        self.masquerade = masquerade
-
-    @classmethod
-    def from_js(cls, options: Any = undefined) -> "ListenOptions":
-        """From the script's options object (a dict); unknown keys are ignored, as Pipy."""
-        o = cls()
-        if options is undefined or options is None:
-            return o
-        if not isinstance(options, dict):
-            raise type_error("listen: options expects an object")
-        get = options.get
-        proto = get("protocol", undefined)
-        if proto is not undefined and proto is not None:
-            if proto not in ("tcp", "udp"):
-                raise type_error(f"unknown protocol: {proto}")
-            o.protocol = proto
-        n = get("maxConnections", undefined)
-        if n is not undefined and n is not None:
-            o.max_connections = int(n)
-        for key, attr in (("readTimeout", "read_timeout"), ("writeTimeout", "write_timeout"),
-                          ("idleTimeout", "idle_timeout")):
-            v = get(key, undefined)
-            if v is not undefined and v is not None:
-                setattr(o, attr, parse_duration(v, key))
-        o.transparent = bool(get("transparent", False))
-        o.masquerade = bool(get("masquerade", False))
-        return o
+    WHAT = "listen"
+    # listen()'s options, in the order Pipy reads (and reports errors in) them.
+    FIELDS = (("protocol", "protocol", parse_protocol),
+              ("maxConnections", "max_connections", parse_int),
+              ("readTimeout", "read_timeout", parse_duration),
+              ("writeTimeout", "write_timeout", parse_duration),
+              ("idleTimeout", "idle_timeout", parse_duration),
+              ("transparent", "transparent", parse_flag),
+              ("masquerade", "masquerade", parse_flag))
 
 
 # -- the __inbound host object ------------------------------------------------------------------

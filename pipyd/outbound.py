@@ -33,13 +33,13 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from pipyd import log
 from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.flow import WRITE_HIGH_WATER, WRITE_LOW_WATER
-from pipyd.js.values import type_error, undefined
-from pipyd.units import parse_duration, parse_size
+from pipyd.units import JSOptions, parse_duration, parse_int, parse_protocol, parse_size
 
 __all__ = ["OutboundOptions", "parse_target", "Outbound", "OutboundTCP", "OutboundUDP"]
 
@@ -63,52 +63,29 @@ def parse_target(target: Any) -> tuple[str, int]:
     return host, int(port)
 
 
-class OutboundOptions:
+@dataclass(slots=True, eq=False)
+class OutboundOptions(JSOptions):
     """`connect()` options; durations in seconds (0 = none), sizes in bytes (0 = no limit)."""
 
-    __slots__ = ("protocol", "buffer_limit", "retry_count", "retry_delay", "connect_timeout",
-                 "read_timeout", "write_timeout", "idle_timeout")
+    protocol: str = "tcp"
+    buffer_limit: int = 0
+    retry_count: int = 0
+    retry_delay: float = 0.0
+    connect_timeout: float = 0.0
+    read_timeout: float = 0.0
+    write_timeout: float = 0.0
+    idle_timeout: float = 60.0
 
-    def __init__(self, protocol: str = "tcp", buffer_limit: int = 0, retry_count: int = 0,
-                 retry_delay: float = 0.0, connect_timeout: float = 0.0,
-                 read_timeout: float = 0.0, write_timeout: float = 0.0,
-                 idle_timeout: float = 60.0) -> None:
-        self.protocol = protocol
-        self.buffer_limit = buffer_limit
-        self.retry_count = retry_count
-        self.retry_delay = retry_delay
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.write_timeout = write_timeout
-        self.idle_timeout = idle_timeout
-
-    @classmethod
-    def from_js(cls, options: Any = undefined) -> "OutboundOptions":
-        """From the script's options object; unknown keys are ignored, as Pipy."""
-        o = cls()
-        if options is undefined or options is None:
-            return o
-        if not isinstance(options, dict):
-            raise type_error("connect: options expects an object")
-        get = options.get
-        proto = get("protocol", undefined)
-        if proto is not undefined and proto is not None:
-            if proto not in ("tcp", "udp"):
-                raise type_error(f"unknown protocol: {proto}")
-            o.protocol = proto
-        v = get("bufferLimit", undefined)
-        if v is not undefined and v is not None:
-            o.buffer_limit = parse_size(v, "bufferLimit")
-        v = get("retryCount", undefined)
-        if v is not undefined and v is not None:
-            o.retry_count = int(v)
-        for key, attr in (("retryDelay", "retry_delay"), ("connectTimeout", "connect_timeout"),
-                          ("readTimeout", "read_timeout"), ("writeTimeout", "write_timeout"),
-                          ("idleTimeout", "idle_timeout")):
-            v = get(key, undefined)
-            if v is not undefined and v is not None:
-                setattr(o, attr, parse_duration(v, key))
-        return o
+    WHAT = "connect"
+    # connect()'s options, in the order Pipy reads (and reports errors in) them.
+    FIELDS = (("protocol", "protocol", parse_protocol),
+              ("bufferLimit", "buffer_limit", parse_size),
+              ("retryCount", "retry_count", parse_int),
+              ("retryDelay", "retry_delay", parse_duration),
+              ("connectTimeout", "connect_timeout", parse_duration),
+              ("readTimeout", "read_timeout", parse_duration),
+              ("writeTimeout", "write_timeout", parse_duration),
+              ("idleTimeout", "idle_timeout", parse_duration))
 
 
 class Outbound:

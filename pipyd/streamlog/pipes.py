@@ -36,6 +36,7 @@ from typing import Any
 from .. import log
 from .store import (AppendRequest, BadRequest, NewEvent, NotFound, RESERVED_ACCOUNT, Selector,
                     StoreError, StreamStore, TimestampConflict, stream_key)
+from .webhooks import StreamFollower, append_json, meta_events
 
 __all__ = ["PipeManager", "pipes_for", "Pipe"]
 
@@ -58,7 +59,7 @@ class Pipe:
                 "selector": self.selector, "cursors": cursors}
 
 
-class _Copier:
+class _Copier(StreamFollower):
     """One copying loop: one pipe, one source stream (the origin or one of its substreams)."""
 
     def __init__(self, mgr: "PipeManager", pipe: Pipe, source: str, cursor: int, batch: int) -> None:
@@ -69,32 +70,22 @@ class _Copier:
         self.types = frozenset(types) if types else None
         self.since, self.until = sel.get("since"), sel.get("until")
         self.producer = f"pipe:{source}:{pipe.gen}"
-        self.wake = asyncio.Event()
-        self.wake.set()
-        self.sub = mgr.store.subscribe(source, lambda notice: self.wake.set())
-        self.task = asyncio.get_running_loop().create_task(self._run())
+        self.follow(mgr.store, source)
 
-    def stop(self) -> None:
-        self.sub.close()
-        self.task.cancel()
-
-    async def _run(self) -> None:
+    async def catch_up(self) -> None:
         store = self.mgr.store
         while True:
-            await self.wake.wait()
-            self.wake.clear()
-            while True:
-                sel = Selector(self.types, self.cursor, None, self.since, self.until)
-                page = await store.read(self.source, sel, limit=BATCH)
-                if not page.events:
-                    self.cursor = max(self.cursor, page.next_index)
-                    break
-                n = await self._copy(page.events)
-                self.cursor = page.events[n - 1].index + 1
-                self.batch += 1
-                await self.mgr.record(self.pipe.origin, "cursor", {
-                    "dest": self.pipe.dest, "gen": self.pipe.gen, "source": self.source,
-                    "cursor": self.cursor, "batch": self.batch})
+            sel = Selector(self.types, self.cursor, None, self.since, self.until)
+            page = await store.read(self.source, sel, limit=BATCH)
+            if not page.events:
+                self.cursor = max(self.cursor, page.next_index)
+                return
+            n = await self._copy(page.events)
+            self.cursor = page.events[n - 1].index + 1
+            self.batch += 1
+            await self.mgr.record(self.pipe.origin, "cursor", {
+                "dest": self.pipe.dest, "gen": self.pipe.gen, "source": self.source,
+                "cursor": self.cursor, "batch": self.batch})
 
     async def _copy(self, events: tuple) -> int:
         """Append ``events`` as batch ``self.batch``; how many origin events it covered."""
@@ -144,28 +135,19 @@ class PipeManager:
             await self._start(pipe, None)
 
     async def _replay(self, origin: str) -> None:
-        start = 0
-        while True:
-            page = await self.store.read(origin + "/pipes", Selector(None, start))
-            for ev in page.events:
-                d = json.loads(ev.data)
-                k = (origin, d["dest"])
-                if ev.eventType == "put":
-                    self.pipes[k] = Pipe(origin, d["dest"], d["originPath"], d["destPath"],
-                                         d["selector"], d["gen"], d["factory"])
-                elif ev.eventType == "delete":
-                    self.pipes.pop(k, None)
-                elif ev.eventType == "cursor" and k in self.pipes \
-                        and self.pipes[k].gen == d["gen"]:
-                    self.cursors[(origin, d["dest"], d["source"])] = (d["cursor"], d["batch"])
-            if not page.events or page.next_index >= page.length:
-                return
-            start = page.next_index
+        pipes = self.pipes
+        async for kind, d in meta_events(self.store, origin + "/pipes"):
+            k = (origin, d["dest"])
+            if kind == "put":
+                pipes[k] = Pipe(origin, d["dest"], d["originPath"], d["destPath"],
+                                d["selector"], d["gen"], d["factory"])
+            elif kind == "delete":
+                pipes.pop(k, None)
+            elif kind == "cursor" and k in pipes and pipes[k].gen == d["gen"]:
+                self.cursors[(origin, d["dest"], d["source"])] = (d["cursor"], d["batch"])
 
     async def record(self, origin: str, kind: str, doc: dict) -> None:
-        data = json.dumps(doc, separators=(",", ":")).encode()
-        await self.store.append(AppendRequest(origin + "/pipes",
-                                              [NewEvent(data, kind, "application/json")]))
+        await append_json(self.store, origin + "/pipes", kind, doc)
 
     async def log_failure(self, pipe: Pipe, doc: dict) -> None:
         data = json.dumps({"pipe": pipe.dest_path, **doc}, separators=(",", ":"),

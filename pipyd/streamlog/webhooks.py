@@ -21,15 +21,59 @@ import asyncio
 import hashlib
 import hmac
 import json
-from typing import Any
+from typing import Any, AsyncIterator
 from urllib.parse import urlsplit
 
 from .store import AppendRequest, BadRequest, NewEvent, NotFound, Selector, StreamStore
 
-__all__ = ["WebhookManager", "signature"]
+__all__ = ["WebhookManager", "signature", "meta_events", "append_json", "StreamFollower"]
 
 MAX_BACKOFF = 60.0
 REQUEST_TIMEOUT = 10.0
+
+
+async def meta_events(store: StreamStore, stream: str) -> AsyncIterator[tuple[str, dict]]:
+    """Every event of a meta stream (``…/webhooks``, ``…/pipes``) oldest first, as
+    (eventType, JSON document): how a manager rebuilds its configuration on load."""
+    start = 0
+    while True:
+        page = await store.read(stream, Selector(None, start))
+        for ev in page.events:
+            yield ev.eventType, json.loads(ev.data)
+        if page.next_index >= page.length or page.next_index <= start:
+            return
+        start = page.next_index
+
+
+async def append_json(store: StreamStore, stream: str, kind: str, doc: dict) -> None:
+    """Append ``doc`` as one compact JSON event of type ``kind`` (a meta or /logs record)."""
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    await store.append(AppendRequest(stream, [NewEvent(data, kind, "application/json")]))
+
+
+class StreamFollower:
+    """A loop that runs ``catch_up()`` once at start and again whenever its stream gets new
+    events (a store notice): a webhook's deliveries, a pipe's copier."""
+
+    def follow(self, store: StreamStore, stream: str) -> None:
+        self.wake = asyncio.Event()
+        self.wake.set()
+        self.sub = store.subscribe(stream, lambda notice: self.wake.set())
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def stop(self) -> None:
+        self.sub.close()
+        self.task.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            await self.catch_up()
+
+    async def catch_up(self) -> None:
+        """Handle every event not handled yet (subclasses)."""
+        raise NotImplementedError
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -66,7 +110,7 @@ def _public(name: str, cfg: dict, cursor: int) -> dict:
             "selector": cfg["selector"], "signed": cfg["secret"] is not None, "cursor": cursor}
 
 
-class _Delivery:
+class _Delivery(StreamFollower):
     """One webhook's delivery loop."""
 
     def __init__(self, mgr: "WebhookManager", key: str, name: str, cfg: dict, cursor: int) -> None:
@@ -75,43 +119,33 @@ class _Delivery:
         types = sel.get("types")
         self.selector = Selector(frozenset(types) if types else None, None, None,
                                  sel.get("since"), sel.get("until"))
-        self.wake = asyncio.Event()
-        self.wake.set()
-        self.sub = mgr.store.subscribe(key, lambda notice: self.wake.set())
-        self.task = asyncio.get_running_loop().create_task(self._run())
+        self.follow(mgr.store, key)
 
-    def stop(self) -> None:
-        self.sub.close()
-        self.task.cancel()
-
-    async def _run(self) -> None:
+    async def catch_up(self) -> None:
         store = self.mgr.store
         while True:
-            await self.wake.wait()
-            self.wake.clear()
-            while True:
-                sel = Selector(self.selector.types, self.cursor, None, self.selector.since,
-                               self.selector.until)
-                page = await store.read(self.key, sel,
-                                        limit=100 if self.cfg["include"] == "data" else 1000)
-                if not page.events:
-                    if page.next_index > self.cursor:
-                        self.cursor = page.next_index
-                        continue
-                    break
-                if self.cfg["include"] == "data":
-                    for ev in page.events:
-                        await self._send(ev.index, ev.eventType, ev.contentType, ev.data)
-                        await self._ack(ev.index + 1)
-                else:
-                    ev = page.events[-1]
-                    if page.next_index < page.length:  # more to scan: coalesce to the newest
-                        self.cursor = page.next_index
-                        continue
-                    body = json.dumps({"index": ev.index, "eventType": ev.eventType},
-                                      separators=(",", ":")).encode()
-                    await self._send(ev.index, ev.eventType, "application/json", body)
-                    await self._ack(page.next_index)
+            sel = Selector(self.selector.types, self.cursor, None, self.selector.since,
+                           self.selector.until)
+            page = await store.read(self.key, sel,
+                                    limit=100 if self.cfg["include"] == "data" else 1000)
+            if not page.events:
+                if page.next_index > self.cursor:
+                    self.cursor = page.next_index
+                    continue
+                return
+            if self.cfg["include"] == "data":
+                for ev in page.events:
+                    await self._send(ev.index, ev.eventType, ev.contentType, ev.data)
+                    await self._ack(ev.index + 1)
+            else:
+                ev = page.events[-1]
+                if page.next_index < page.length:  # more to scan: coalesce to the newest
+                    self.cursor = page.next_index
+                    continue
+                body = json.dumps({"index": ev.index, "eventType": ev.eventType},
+                                  separators=(",", ":")).encode()
+                await self._send(ev.index, ev.eventType, "application/json", body)
+                await self._ack(page.next_index)
 
     async def _ack(self, cursor: int) -> None:
         self.cursor = cursor
@@ -182,31 +216,21 @@ class WebhookManager:
             self.running[(key, name)] = _Delivery(self, key, name, cfg, cursor)
 
     async def _replay(self, key: str) -> None:
-        start = 0
-        while True:
-            page = await self.store.read(key + "/webhooks", Selector(None, start))
-            for ev in page.events:
-                doc = json.loads(ev.data)
-                k = (key, doc["name"])
-                if ev.eventType == "put":
-                    self.configs[k] = (doc["config"], doc["cursor"])
-                elif ev.eventType == "delete":
-                    self.configs.pop(k, None)
-                elif ev.eventType == "ack" and k in self.configs:
-                    self.configs[k] = (self.configs[k][0], doc["cursor"])
-            if page.next_index >= page.length or page.next_index <= start:
-                return
-            start = page.next_index
+        configs = self.configs
+        async for kind, doc in meta_events(self.store, key + "/webhooks"):
+            k = (key, doc["name"])
+            if kind == "put":
+                configs[k] = (doc["config"], doc["cursor"])
+            elif kind == "delete":
+                configs.pop(k, None)
+            elif kind == "ack" and k in configs:
+                configs[k] = (configs[k][0], doc["cursor"])
 
     async def record(self, key: str, kind: str, doc: dict) -> None:
-        data = json.dumps(doc, separators=(",", ":")).encode()
-        await self.store.append(AppendRequest(key + "/webhooks",
-                                              [NewEvent(data, kind, "application/json")]))
+        await append_json(self.store, key + "/webhooks", kind, doc)
 
     async def log_failure(self, key: str, doc: dict) -> None:
-        data = json.dumps(doc, separators=(",", ":")).encode()
-        await self.store.append(AppendRequest(key + "/logs",
-                                              [NewEvent(data, "webhook-error", "application/json")]))
+        await append_json(self.store, key + "/logs", "webhook-error", doc)
 
     async def handle(self, req: Any, url: Any) -> Any:
         from .http_api import Response, json_response

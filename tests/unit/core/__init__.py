@@ -1,4 +1,5 @@
-"""Unit tests of the pipeline core and the first filter families, and their small helpers."""
+"""Unit tests of the pipeline core and the first filter families, and their small helpers
+(shared by the other filter test packages: tests.unit.filters7, tests.unit.flow)."""
 from __future__ import annotations
 
 import io
@@ -22,6 +23,10 @@ class Collect:
 
     def process(self, evt: Any) -> None:
         self.events.append(evt)
+
+    def data(self) -> bytes:
+        """The bytes of every Data event received, joined."""
+        return b"".join(e.to_bytes() for e in self.events if type(e) is Data)
 
 
 def layout(*specs: tuple) -> PipelineLayout:

@@ -6,16 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.worker import Worker
 
-
-class Collect:
-    def __init__(self) -> None:
-        self.events: list = []
-
-    def process(self, evt: Any) -> None:
-        self.events.append(evt)
+from tests.unit.core import Collect, show  # noqa: F401 (shared helpers)
 
 
 def load(tmp_path: Path, main: str, files: dict[str, str] | None = None) -> Worker:
@@ -44,29 +37,12 @@ class Run:
         return show(self.out.events)
 
     def data(self) -> bytes:
-        return b"".join(e.to_bytes() for e in self.out.events if type(e) is Data)
+        return self.out.data()
 
 
 def run(tmp_path: Path, main: str, events: list, files: dict | None = None,
         name: str = "main") -> list:
     return Run(load(tmp_path, main, files), name).feed(*events)
-
-
-def show(events: list) -> list:
-    res = []
-    for e in events:
-        t = type(e)
-        if t is Data:
-            res.append(("D", e.to_bytes()))
-        elif t is MessageStart:
-            res.append(("MS", e.head))
-        elif t is MessageEnd:
-            res.append(("ME", e.tail))
-        elif t is StreamEnd:
-            res.append(("SE", e.error))
-        else:
-            res.append(e)
-    return res
 
 
 def var(worker: Worker, context: Any, name: str, module: str = "/main.js") -> Any:

@@ -60,9 +60,12 @@ def wait_for(cond, limit=30.0):
 
 
 def ready(tmp_path, count, gen=1):
-    return lambda: all(
-        (tmp_path / f"ready{i}").exists() and int((tmp_path / f"ready{i}").read_text()) >= gen
-        for i in range(count))
+    def generation(i: int) -> int:
+        # a worker writes its file with "w": it may be read empty between truncate and write
+        path = tmp_path / f"ready{i}"
+        text = path.read_text() if path.exists() else ""
+        return int(text) if text.strip() else 0
+    return lambda: all(generation(i) >= gen for i in range(count))
 
 
 class Driver(threading.Thread):
