@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(BIN)/pipyd conf/pipyd.yaml
 
 test: $(STAMP)
-	sh scripts/ensure-test-deps.sh chromium:chromium
+	sh scripts/ensure-test-deps.sh chromium:chromium curl:curl openssl:openssl h2load:nghttp2-client
 	$(BIN)/python -m pytest tests
 
 bench: $(STAMP)

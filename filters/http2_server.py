@@ -50,12 +50,13 @@ from h2.errors import ErrorCodes
 
 from pipyd import log
 from pipyd.events import Data, Message, MessageEnd, MessageStart, StreamEnd, output_events
+from pipyd.js.coerce import to_string
 from pipyd.js.values import JSArray, JSObject, undefined
 from pipyd.pipeline import FAILED, FlowControl
 from pipyd.units import parse_size
 
 from .http_decode import store_header
-from .http_encode import _js_string, _status_of
+from .http_encode import _status_of
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 UPGRADE_101 = b"HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: h2c\r\n\r\n"
@@ -113,7 +114,7 @@ def _fields(headers: Any, out: list) -> list:
             if name in _DROP or not name or name[0] == ":":
                 continue
             for value in (v if type(v) is JSArray else (v,)):
-                s = _js_string(value).strip(" \t")
+                s = to_string(value).strip(" \t")
                 if "\r" in s or "\n" in s or "\r" in name or "\n" in name:
                     continue
                 out.append((name, s))
@@ -454,7 +455,7 @@ class Http2Connection:
             s.out_size = 0
             cl = headers.get("content-length") if isinstance(headers, dict) else None
             if cl is not None and s.bodiless:  # HEAD keeps the script's length (as HTTP/1)
-                fields.append(("content-length", _js_string(cl)))
+                fields.append(("content-length", to_string(cl)))
         elif length is not None:
             fields.append(("content-length", str(length)))
         _fields(headers, fields)

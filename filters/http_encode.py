@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipyd.js.values import JSArray, JSObject, undefined
+from pipyd.js.coerce import to_string
+from pipyd.js.values import JSArray, JSObject
 
 # RFC 9110 §15 / IANA HTTP Status Code Registry: the reasons Pipy writes by default.
 REASONS: dict[int, str] = {
@@ -57,23 +58,6 @@ DEFAULT_BUFFER_SIZE = 16384  # Pipy 0.70 bufferSize default (the mdx pages say 4
 _STATUS_LINES: dict[int, str] = {s: f"HTTP/1.1 {s} {r}\r\n" for s, r in REASONS.items()}
 _KA = "connection: keep-alive\r\n\r\n"
 _CLOSE = "connection: close\r\n\r\n"
-
-
-def _js_string(v: Any) -> str:
-    """JS ToString of a header value (the common types inline, the rest via the engine)."""
-    t = type(v)
-    if t is str:
-        return v
-    if t is int:
-        return str(v)
-    if t is bool:
-        return "true" if v else "false"
-    if v is None:
-        return "null"
-    if v is undefined:
-        return "undefined"
-    from pipyd.js.coerce import to_string  # floats, objects: ECMAScript ToString
-    return to_string(v)
 
 
 def _status_of(head: Any) -> int:
@@ -129,9 +113,9 @@ def _header_lines(parts: list[str], headers: Any, keep_length: bool) -> None:
             parts.append(f"{k}: {v}\r\n")
         elif type(v) is JSArray or type(v) is list:
             for item in v:
-                parts.append(f"{k}: {_js_string(item)}\r\n")
+                parts.append(f"{k}: {to_string(item)}\r\n")
         else:
-            parts.append(f"{k}: {_js_string(v)}\r\n")
+            parts.append(f"{k}: {to_string(v)}\r\n")
 
 
 def _finish(parts: list[str]) -> bytes:
@@ -180,7 +164,7 @@ def encode_response_head(head: "dict | None", status: int, length: int, final: b
     else:
         if not text:
             text = REASONS.get(status, "OK")
-        parts = [f"{_js_string(proto) if proto else 'HTTP/1.1'} {status} {_js_string(text)}\r\n"]
+        parts = [f"{to_string(proto) if proto else 'HTTP/1.1'} {status} {to_string(text)}\r\n"]
         scripted = True
     informational = status < 200
     no_body = bodiless or informational or status == 204 or status == 304
@@ -210,11 +194,11 @@ def request_head(head: Any, length: int) -> bytes:
         path = head.get("path") or "/"
         proto = head.get("protocol") or "HTTP/1.1"
         if type(method) is not str:
-            method = _js_string(method)
+            method = to_string(method)
         if type(path) is not str:
-            path = _js_string(path)
+            path = to_string(path)
         if type(proto) is not str:
-            proto = _js_string(proto)
+            proto = to_string(proto)
         parts = [f"{method} {path} {proto}\r\n"]
         _header_lines(parts, head.get("headers"), False)
     else:

@@ -1,6 +1,7 @@
 #!/bin/sh
 # System packages the tests and benchmarks need, given as command:package pairs:
 #   make test   chromium:chromium     tests/integration/test_streamlog_browser.py (EventSource)
+#               curl, openssl, h2load (nghttp2-client): real peers of the TLS, tunnel and HTTP/2 tests
 #   make bench  also wrk:wrk nginx:nginx-light redis-server:redis-server (reference servers)
 # Installs the missing ones with apt when running as root; otherwise says what to install and
 # fails, so a missing browser is an error rather than a silently skipped test.

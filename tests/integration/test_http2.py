@@ -4,7 +4,6 @@ upgrade, and HTTP/2 over acceptTLS with ALPN h2."""
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import ssl
 import subprocess
@@ -104,7 +103,6 @@ def test_h2c_upgrade_raw_socket(daemon, port):
         assert [r["body"] for r in more.values()] == [b"example.com/next:"]
 
 
-@pytest.mark.skipif(shutil.which("h2load") is None, reason="no h2load")
 def test_h2load(daemon, port):
     daemon(HELLO.format(port=port), [port])
     r = subprocess.run(["h2load", "-n", "200", "-c", "2", "-m", "10", f"http://127.0.0.1:{port}/"],
@@ -113,13 +111,6 @@ def test_h2load(daemon, port):
     assert "200 2xx" in r.stdout
 
 
-def _curl_has_http2() -> bool:
-    if shutil.which("curl") is None:
-        return False
-    return "HTTP2" in subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout
-
-
-@pytest.mark.skipif(not _curl_has_http2(), reason="no curl with HTTP/2")
 @pytest.mark.parametrize("flag", ["--http2-prior-knowledge", "--http2"])
 def test_curl(daemon, port, flag):
     daemon(ECHO.format(port=port), [port])

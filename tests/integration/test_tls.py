@@ -3,15 +3,14 @@
 server leaves, a client certificate and one from another CA)."""
 from __future__ import annotations
 
-import shutil
 import socket
 import ssl
 import subprocess
-import threading
 
-import pytest
 
 from tests.unit.tls import make_pki
+
+from .upstreams import LoopbackServer
 
 PKI = make_pki()
 FILES = {name: pem.decode() for name, pem in PKI.items()}
@@ -65,7 +64,6 @@ def test_https_hello_to_python_ssl(daemon, port):
     assert peer["subject"] == ((("commonName", "a.example"),),)
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="no curl")
 def test_https_hello_to_curl(daemon, port, tmp_path):
     daemon(HELLO.format(port=port, opts=f"{{certificate: {pair('a')}}}"), [port], files=FILES)
     r = subprocess.run(["curl", "-sk", "--max-time", "5", f"https://127.0.0.1:{port}/"],
@@ -82,7 +80,6 @@ SNI = ("pipy({{_certs: {{'a.example': {a}, 'b.example': {b}}}}})"
        ".to($=>$.serveHTTP(new Message('hi')))")
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl")
 def test_openssl_s_client_sni_and_alpn(daemon, port, tmp_path):
     d = daemon(SNI.format(port=port, a=pair("a"), b=pair("b")), [port], files=FILES)
     for name in ("a.example", "b.example"):
@@ -126,7 +123,7 @@ def test_mtls_client_certificate(daemon, port, tmp_path):
     d.wait_log("[tls] handshake failed")
 
 
-class TLSEchoServer:
+class TLSEchoServer(LoopbackServer):
     """A Python TLS server on loopback: echoes each line upper-cased, records SNI and ALPN."""
 
     def __init__(self, tmp_path, client_ca: bool = False) -> None:
@@ -140,21 +137,9 @@ class TLSEchoServer:
         self.protos: list = []
         self.peers: list = []
         self.ctx.sni_callback = lambda obj, name, c: self.names.append(name)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         try:
             with self.ctx.wrap_socket(conn, server_side=True) as s:
                 self.protos.append(s.selected_alpn_protocol())
@@ -166,9 +151,6 @@ class TLSEchoServer:
                     s.sendall(b.upper())
         except (ssl.SSLError, OSError):
             pass
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def plain_exchange(port: int, payload: bytes, want: int) -> bytes:

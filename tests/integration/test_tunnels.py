@@ -15,31 +15,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from .daemon import Daemon, free_port
+from .upstreams import LoopbackServer
 
 CURL = shutil.which("curl")
-needs_curl = pytest.mark.skipif(CURL is None, reason="curl not installed")
 
 
-class EchoServer:
-    """TCP echo on its own thread; on the client's EOF it half-closes too."""
+class EchoServer(LoopbackServer):
+    """TCP echo; on the client's EOF it half-closes too."""
 
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._echo, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _echo(conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         with conn:
             while True:
                 b = conn.recv(65536)
@@ -47,9 +31,6 @@ class EchoServer:
                     conn.shutdown(socket.SHUT_WR)
                     return
                 conn.sendall(b)
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class _Hello(BaseHTTPRequestHandler):
@@ -204,7 +185,6 @@ def pipyd(tmp_path_factory, echo):
 
 # -- HTTP CONNECT ---------------------------------------------------------------------------------
 
-@needs_curl
 def test_connect_proxy_with_curl_proxytunnel(pipyd, web):
     out = curl("--proxytunnel", "-x", f"http://127.0.0.1:{PORTS['connect_proxy']}",
                f"http://127.0.0.1:{web}/via")
@@ -243,7 +223,6 @@ def test_connect_http_tunnel_client_through_the_proxy(pipyd):
 
 # -- SOCKS ----------------------------------------------------------------------------------------
 
-@needs_curl
 @pytest.mark.parametrize("flag", ["--socks5", "--socks5-hostname", "--socks4", "--socks4a"])
 def test_socks_proxy_with_curl(pipyd, web, flag):
     host = "localhost" if flag.endswith(("hostname", "4a")) else "127.0.0.1"
@@ -252,7 +231,6 @@ def test_socks_proxy_with_curl(pipyd, web, flag):
     pipyd.wait_log(f"socks {host}:{web}")
 
 
-@needs_curl
 def test_socks_proxy_refusal_with_curl(pipyd):
     r = subprocess.run([CURL, "-sS", "--max-time", "5", "--socks5",
                         f"127.0.0.1:{PORTS['socks']}", "http://10.255.255.1/"],
@@ -308,7 +286,7 @@ def test_connect_proxy_protocol_to_accept_proxy_protocol(pipyd, version):
 # -- WebSocket ------------------------------------------------------------------------------------
 
 def test_websocket_echo_with_aiohttp_client(pipyd):
-    aiohttp = pytest.importorskip("aiohttp")
+    import aiohttp
 
     async def talk() -> list:
         got = []

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,18 +17,6 @@ from .upstreams import Upstream
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "modules" / "proxy"
 PLUGINS = ("plugins/router.js", "plugins/balancer.js", "plugins/default.js")
-
-
-def _has_json_decode() -> bool:
-    """Asked of the daemon itself (`pipyd -e`), whose globals are what scripts see."""
-    out = subprocess.run([sys.executable, "-m", "pipyd.cli", "-e", "typeof JSON.decode"],
-                         capture_output=True, text=True, timeout=30)
-    return out.stdout.strip() == "function"
-
-
-# The tutorial reads its configuration with Pipy's JSON.decode(Data) (reference §3.3, T1).
-needs_json_decode = pytest.mark.skipif(
-    not _has_json_decode(), reason="JSON.decode (reference §3.3) is not in pipyd/js/builtins/json.py yet")
 
 
 @pytest.fixture
@@ -62,7 +48,6 @@ def start_example(daemon, port: int, config: dict):
     return daemon((EXAMPLE / "proxy.js").read_text(), ports=[port], files=files, entry="proxy.js")
 
 
-@needs_json_decode
 def test_example_proxy_routes_and_balances_by_weight(daemon, port, upstream):
     a, b, e = upstream(name="A"), upstream(name="B"), upstream("echo")
     start_example(daemon, port, example_config(port, [a.target, b.target], e.target, b.target))
@@ -76,7 +61,6 @@ def test_example_proxy_routes_and_balances_by_weight(daemon, port, upstream):
     c.close()
 
 
-@needs_json_decode
 def test_example_proxy_one_connection_many_services(daemon, port, upstream):
     """Requests of one client connection to different services never share an upstream
     connection (muxHTTP keyed by the balancer's resource)."""
@@ -91,7 +75,6 @@ def test_example_proxy_one_connection_many_services(daemon, port, upstream):
     assert (a.accepted, e.accepted, b.accepted) == (1, 1, 1)
 
 
-@needs_json_decode
 def test_example_proxy_upstream_down(daemon, port, upstream):
     a = upstream(name="A")
     dead = f"127.0.0.1:{free_port()}"
@@ -100,7 +83,6 @@ def test_example_proxy_upstream_down(daemon, port, upstream):
     assert get(port, "/hi/")[2] == b"A GET /hi/ 0"
 
 
-@needs_json_decode
 def test_example_config_change_and_reload(daemon, port, upstream, tmp_path):
     """Tutorial part 6: the configuration lives in config.json; change it and reload."""
     a, b, e = upstream(name="A"), upstream(name="B"), upstream("echo")

@@ -25,6 +25,32 @@ import time
 BLOCK = 1 << 20
 
 
+class LoopbackServer:
+    """A TCP server on 127.0.0.1 (ephemeral port), one thread per connection; subclasses write
+    ``serve(conn)`` and set their own state before calling ``super().__init__()``."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 class Upstream:
     def __init__(self, mode: str = "ok", name: str = "up", delay: float = 0.0, big: int = 0) -> None:
         self.mode = mode

@@ -12,7 +12,6 @@ import pytest
 from pipyd.events import Data
 from pipyd.js.values import JSObject, JSThrow
 
-cryptography = pytest.importorskip("cryptography")
 
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa  # noqa: E402
