@@ -23,15 +23,16 @@ responses matched first-in first-out (pipelining).
   Pipy pauses the input that is producing the output). HTTP/1 responses on one connection are
   serial, so no other sharer could be served meanwhile anyway. Without this a slow reader of
   a big response made the worker hold the whole body (test_proxy_e2e's slow-reader test).
-- ``version: 2`` is not supported yet (HTTP/2 is a later issue): refused at configure time; a
-  version function answering 2 is logged and served with HTTP/1.
+- ``version: 2`` (or a version function answering 2 when a session is made) makes the session
+  an HTTP/2 connection with prior knowledge (``filters/http2_client.py``): the same buffered
+  requests and ``Exchange`` bookkeeping, but concurrent streams instead of FIFO pipelining.
+  ``connectionWindowSize``/``streamWindowSize`` size its receive windows (as demuxHTTP's).
 """
 from __future__ import annotations
 
 from collections import deque
 from typing import Any
 
-from pipyd import log
 from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.js.values import JSObject, type_error, undefined
 from pipyd.pipeline import FAILED, FlowControl
@@ -39,6 +40,7 @@ from pipyd.registry import register
 from pipyd.units import parse_size
 
 from .http import error_response_head
+from .http2_server import window_options
 from .http_codec import DEFAULT_BUFFER_SIZE, ResponseDecoder, request_head
 from .mux import MuxBase, MuxOptions, MuxSession, defer
 
@@ -294,7 +296,7 @@ class HTTPSession(MuxSession):
 
 
 class MuxHTTPOptions(MuxOptions):
-    __slots__ = ("buffer_size", "version")
+    __slots__ = ("buffer_size", "version", "windows")
 
     def __init__(self, opts: Any, name: str) -> None:
         super().__init__(opts, name)
@@ -303,12 +305,10 @@ class MuxHTTPOptions(MuxOptions):
         v = self.extra.get("version", undefined)
         if v is undefined or v is None:
             v = 1
-        if not callable(v):
-            if v == 2:
-                raise type_error("muxHTTP: HTTP/2 (version: 2) is not supported yet; use version 1")
-            if v != 1:
-                raise type_error("muxHTTP: version must be 1, 2 or a function")
+        if not callable(v) and v != 1 and v != 2:
+            raise type_error("muxHTTP: version must be 1, 2 or a function")
         self.version = v
+        self.windows = window_options(self.extra)  # HTTP/2 receive windows
 
 
 _CONTINUE = JSObject(status=100, statusText="Continue", headers=JSObject())
@@ -348,11 +348,15 @@ class MuxHTTP(MuxBase):
         self.init_state()
 
     def new_session(self) -> MuxSession:
-        v = self.smap.options.version
-        if callable(v):
-            got = self.callback(v)
-            if got is not FAILED and got == 2:
-                log.error("[muxHTTP] HTTP/2 is not supported yet; using HTTP/1")
+        o = self.smap.options
+        v = o.version
+        if v == 1:
+            return HTTPSession()
+        if callable(v):  # asked once per session (connection), in the requester's context
+            v = self.callback(v)
+        if v is not FAILED and type(v) is not bool and v == 2:
+            from .http2_client import H2ClientSession  # imports this module: a late import
+            return H2ClientSession(o.windows)
         return HTTPSession()
 
     def process(self, evt: Any) -> None:

@@ -53,7 +53,7 @@ Options:
   --threads=<n>, --workers=<n>
                               Run n worker processes sharing the listening ports
   --shutdown-timeout=<time>   Bound the graceful-shutdown wait (default 30s)
-  --admin-port=<[[ip]:]port>  Serve GET /metrics (Prometheus text) on this address
+  --admin-port=<[[ip]:]port>  Serve GET /metrics (Prometheus text) and /dump/... here
   --instance-uuid=<uuid>      Specify a UUID for this worker process
   --instance-name=<name>      Specify a name for this worker process
 """
@@ -320,17 +320,13 @@ class Daemon:
                 log.info("Done.")
 
     async def _start_admin(self, loop: asyncio.AbstractEventLoop) -> Any:
-        """`--admin-port`: /metrics of the worker serving now. With --threads only worker 0
-        binds it (the others would fight over the port)."""
+        """`--admin-port`: /metrics and /dump of the worker serving now. With --threads only
+        worker 0 binds the port and asks the others (pipyd/admin.py)."""
         address = self.options.admin_port
-        if address is None or os.environ.get("PIPYD_WORKER_INDEX", "0") != "0":
+        if address is None:
             return None
-        from pipyd.admin import start_admin
-        try:
-            return await start_admin(loop, address[0], address[1], lambda: self.worker)
-        except OSError as e:
-            log.error(f"[admin] cannot listen on port {address[1]}: {e.strerror}")
-            return None
+        from pipyd.admin import start_admin_endpoints
+        return await start_admin_endpoints(loop, address, lambda: self.worker)
 
     # -- default signal handling (§6), through the table tasks can override -------------------
 

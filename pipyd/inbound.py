@@ -350,7 +350,7 @@ class InboundConnection(asyncio.Protocol):
 
     __slots__ = ("listener", "transport", "pipeline", "flow", "inbound", "input_ended",
                  "output_ended", "last_read", "last_write", "write_mark", "timer", "options",
-                 "clock", "write_bytes", "__weakref__")
+                 "clock", "write_bytes", "opened", "__weakref__")
 
     def __init__(self, listener: TCPListener) -> None:
         self.listener = listener
@@ -375,7 +375,7 @@ class InboundConnection(asyncio.Protocol):
             inbound._dest = original_destination(sock) if sock is not None else None
         listener._opened(self)
         now = listener_loop_time()
-        self.last_read = self.last_write = self.write_mark = now
+        self.last_read = self.last_write = self.write_mark = self.opened = now  # opened: /dump age
         self._arm(now)
         try:
             self.pipeline = listener.layout.instantiate(

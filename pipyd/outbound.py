@@ -113,6 +113,7 @@ class Outbound:
         self.done = False  # the StreamEnd was output (or the outbound was closed)
         self.pending: list[bytes] = []  # bytes sent before the connection is open
         self.pending_size = 0
+        self.opened = self.loop.time()  # for the admin port's /dump/outbound age
 
     def describe(self) -> str:
         return f"[outbound] {id(self):#x} to host = {self.host} port = {self.port}"

@@ -17,6 +17,7 @@ reported as ``ReferenceError: Cannot access 'x' before initialization`` (at modu
 from __future__ import annotations
 
 import ast
+import copy
 import gc
 from typing import Any
 
@@ -175,8 +176,10 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
                 # else k``: the module's own context variable in one dict test; anything else
                 # (imports, globals, errors) through the plain global load and ModuleScope.
                 c, d = self.fresh("c"), self.fresh("d")
-                return ast.IfExp(self.context_test(name, c, d), ast.Subscript(load(d), const(name), LOAD),
+                read = ast.IfExp(self.context_test(name, c, d), ast.Subscript(load(d), const(name), LOAD),
                                  load(mangle(name)))
+                read.context_read = name  # type: ignore[attr-defined]  (see assign_stmt)
+                return read
             return load(mangle(name))
         return load(b.pyname)
 
@@ -247,13 +250,14 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         """A statement form of write_name (a plain ``x = v`` where possible)."""
         b = self.fn.lookup(name)
         if b is None and self.is_context_guess(name):
-            # the statement form of write_name's context-variable store: a plain ``d[k] = v``
-            v, c, d = self.fresh("v"), self.fresh("c"), self.fresh("d")
-            test = ast.BoolOp(ast.And(), [ast.Compare(ast.NamedExpr(store(v), value), [ast.Is()], [load(v)]),
-                                          *self.context_test(name, c, d).values])
-            put = ast.Assign([ast.Subscript(load(d), const(name), STORE)], load(v), lineno=None)
-            slow = ast.Call(ast.Attribute(load("__builtins__"), "assign", LOAD), [const(name), load(v)], [])
-            return ast.If(test, [put], [ast.Expr(slow)])
+            # ``if <own context variable k in d>: d[k] = value' else: S.assign(k, value)``. The
+            # reference is resolved before the value is evaluated, as §13.15.2 orders it, so
+            # value' may read k from ``d`` directly (``_n = _n + 1``: one context lookup).
+            c, d = self.fresh("c"), self.fresh("d")
+            fast = _ContextReads(name, d).visit(copy.deepcopy(value))
+            put = ast.Assign([ast.Subscript(load(d), const(name), STORE)], fast, lineno=None)
+            slow = ast.Call(ast.Attribute(load("__builtins__"), "assign", LOAD), [const(name), value], [])
+            return ast.If(self.context_test(name, c, d), [put], [ast.Expr(slow)])
         if b is None or (b.kind in ("const", "fself") and not declaring):
             return ast.Expr(self.write_name(name, value, declaring))
         self._note_write(b)
@@ -411,6 +415,19 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         if args.vararg is None:
             args.vararg = ast.arg(E + "_")
         return args, length
+
+
+class _ContextReads(ast.NodeTransformer):
+    """Rewrites reads of context variable ``name`` (read_name's marked IfExp) as ``d[name]``,
+    for an assignment whose target reference already found ``name`` in dict ``d``."""
+
+    def __init__(self, name: str, d: str) -> None:
+        self.name, self.d = name, d
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        if getattr(node, "context_read", None) == self.name:
+            return ast.Subscript(load(self.d), const(self.name), LOAD)
+        return self.generic_visit(node)
 
 
 def _refers_to(body: N.Node, name: str) -> bool:

@@ -440,7 +440,7 @@ class ExprMixin:
         arg = node.argument
         if arg.type == "Identifier":
             if node.prefix or not value_used:
-                return self.write_name(arg.name, _call(fn, self.read_name(arg.name)))
+                return self.write_name(arg.name, self.update_value(node))
             t = self.fresh()
             old = ast.NamedExpr(ast.Name(t, STORE), _call("pos", self.read_name(arg.name)))
             return ast.Subscript(ast.Tuple([old, self.write_name(arg.name, _call(fn, ast.Name(t, LOAD)))],
@@ -465,13 +465,33 @@ class ExprMixin:
             return self.logical_assign(node)
         helper = BINARY[op[:-1]]
         if left.type == "Identifier":
-            return self.write_name(left.name, _call(helper, self.read_name(left.name), self.expr(node.right)))
+            return self.write_name(left.name, self.compound_value(node))
         o, k = self.fresh(), self.fresh()
         obj, key = self.member_parts(left)
         current = _call("get", ast.Name(o, LOAD), ast.Name(k, LOAD))
         return _call("set", ast.NamedExpr(ast.Name(o, STORE), obj),
                      ast.NamedExpr(ast.Name(k, STORE), key),
                      _call(helper, current, self.expr(node.right)))
+
+    def update_value(self, node: N.Node) -> ast.expr:
+        """The new value of ``x++``/``x--`` for an identifier: ``t ± 1`` for an int in the
+        exact range, else ``inc``/``dec`` (ToNumeric first, §13.4.2: ``'5'++`` is 6)."""
+        bound, t = self.operand(self.read_name(node.argument.name))
+        tv = ast.Name(t, LOAD)
+        fits = ast.BoolOp(ast.And(), [
+            ast.Compare(ast.Call(_h("type"), [bound], []), [ast.Is()], [_h("int")]),
+            ast.Compare(ast.Constant(-2**52), [ast.Lt(), ast.Lt()], [tv, ast.Constant(2**52)])])
+        up = node.operator == "++"
+        fast = ast.BinOp(ast.Name(t, LOAD), ast.Add() if up else ast.Sub(), ast.Constant(1))
+        return ast.IfExp(fits, fast, _call("inc" if up else "dec", tv))
+
+    def compound_value(self, node: N.Node) -> ast.expr:
+        """The value of ``x op= e`` for an identifier ``x``: ``x op e`` (reading a name has no
+        side effect, so §13.15.2's single evaluation of the reference holds), compiled as the
+        binary expression with its inline number and string paths."""
+        return self.expr(N.BinaryExpression(node.operator[:-1], node.left, node.right,
+                                            line=node.line, col=node.col,
+                                            end_line=node.end_line, end_col=node.end_col))
 
     def logical_assign(self, node: N.Node) -> ast.expr:
         """``a &&= b``, ``a ||= b``, ``a ??= b`` (§13.15.2): assign only when needed."""
@@ -511,15 +531,13 @@ class ExprMixin:
     def x_MemberExpression(self, node: N.Node) -> ast.expr:
         obj, key = self.member_parts(node)
         if _is_name_key(key):
-            # Inline the plain-object hit; anything else goes through the name's getter table
-            # (runtime.getters): `t[k] if (c := type(t := o)) is JSObject and k in t else G[c](t)`
+            # Inline the plain-object read (an absent key is answered by JSObject.__missing__,
+            # runtime._object_missing); anything else goes through the name's getter table
+            # (runtime.getters): `t[k] if (c := type(t := o)) is JSObject else G[c](t)`
             obj, t = self.operand(obj)
             c = self.fresh()
-            test = ast.BoolOp(ast.And(), [
-                ast.Compare(ast.NamedExpr(ast.Name(c, STORE),
-                                          ast.Call(_h("type"), [obj], [])),
-                            [ast.Is()], [_h("JSObject")]),
-                ast.Compare(key, [ast.In()], [ast.Name(t, LOAD)])])
+            test = ast.Compare(ast.NamedExpr(ast.Name(c, STORE), ast.Call(_h("type"), [obj], [])),
+                               [ast.Is()], [_h("JSObject")])
             hit = ast.Subscript(ast.Name(t, LOAD), ast.Constant(key.value), LOAD)
             table = ast.Subscript(self.member_table("getters", key.value), ast.Name(c, LOAD), LOAD)
             other = ast.Call(table, [ast.Name(t, LOAD)], [])
@@ -538,8 +556,8 @@ class ExprMixin:
                 host = ast.BoolOp(ast.And(), [
                     ast.Compare(ast.Name(c, LOAD), [ast.In()], [self.member_table("hosts", key.value)]), fill])
                 other = ast.IfExp(host, ast.Attribute(ast.Name(t, LOAD), attr, LOAD), other)
-                cached = ast.Compare(test.values[0].left, [ast.Is()], [ast.Name(k, LOAD)])
-                test.values[0] = ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("JSObject")])
+                cached = ast.Compare(test.left, [ast.Is()], [ast.Name(k, LOAD)])
+                test = ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("JSObject")])
                 return ast.IfExp(cached, ast.Attribute(ast.Name(t, LOAD), attr, LOAD),
                                  ast.IfExp(test, hit, other))
             return ast.IfExp(test, hit, other)

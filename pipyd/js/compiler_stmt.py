@@ -103,10 +103,18 @@ class StmtMixin:
             from pipyd.js.compiler import RESULT
             self.emit(ast.Assign([_name(RESULT, STORE)], self.expr(e), lineno=None), node)
             return
+        if e.type == "UpdateExpression" and e.argument.type == "Identifier":
+            # ``x++;`` is ``x = x + 1`` for its effect (the ToNumeric of §13.4.2 is inc's)
+            self.emit(self.assign_stmt(e.argument.name, self.update_value(e)), node)
+            return
         if e.type == "UpdateExpression":
             value = self.x_UpdateExpression(e, value_used=False)
         elif e.type == "AssignmentExpression" and e.operator == "=" and e.left.type == "Identifier":
             self.emit(self.assign_stmt(e.left.name, self.named(e.right, e.left.name)), node)
+            return
+        elif (e.type == "AssignmentExpression" and e.left.type == "Identifier"
+              and e.operator not in ("=", "&&=", "||=", "??=")):
+            self.emit(self.assign_stmt(e.left.name, self.compound_value(e)), node)
             return
         elif (e.type == "AssignmentExpression" and e.operator == "=" and e.left.type == "MemberExpression"
               and self.member_store_stmt(e, node)):
@@ -114,6 +122,13 @@ class StmtMixin:
         else:
             value = self.expr(e)
         self.emit(ast.Expr(value), node)
+
+    def effect_expr(self, e: N.Node) -> ast.expr:
+        """An expression evaluated for its effect only (a for loop's update): ``i++`` need not
+        keep the old value."""
+        if e.type == "UpdateExpression":
+            return self.x_UpdateExpression(e, value_used=False)
+        return self.expr(e)
 
     def member_store_stmt(self, e: N.Node, node: N.Node) -> bool:
         """``o.k = v;`` / ``o['k-x'] = v;`` as a statement with a constant name key: ``t = o;
@@ -381,7 +396,7 @@ class StmtMixin:
                 body = self.iteration_body(node, j, [], [])
                 update = []
                 if node.update is not None:
-                    update = [locate_stmt(ast.Expr(self.expr(node.update)), node.update)]
+                    update = [locate_stmt(ast.Expr(self.effect_expr(node.update)), node.update)]
         finally:
             self.jumps.pop()
         if fresh:
@@ -433,7 +448,7 @@ class StmtMixin:
             if node.type == "ForStatement":
                 flag = extra[0]
                 if node.update is not None:
-                    upd = locate_stmt(ast.Expr(self.expr(node.update)), node.update)
+                    upd = locate_stmt(ast.Expr(self.effect_expr(node.update)), node.update)
                     self.out.append(ast.If(ast.UnaryOp(ast.Not(), _name(flag)), [upd], []))
                 if node.test is not None:
                     stop = ast.If(ast.UnaryOp(ast.Not(), self.test(node.test)),

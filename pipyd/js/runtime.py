@@ -476,6 +476,21 @@ def _load_protos() -> None:
 
 _load_protos()
 
+
+def _object_missing(obj: JSObject, key: Any) -> Any:
+    """``JSObject.__missing__``: a plain object's ``o[k]`` for an absent own key is the §10.1.8
+    [[Get]] answer, Object.prototype's method or undefined. Compiled member reads test only
+    ``type(o) is JSObject`` and subscript (one dict probe on a hit, none extra on a miss).
+    Subclasses (prototype chains, accessors, errors, namespaces) keep dict's KeyError: their
+    reads go through ``get``/``getp``, and Python code on them may rely on it."""
+    if type(obj) is not JSObject:
+        raise KeyError(key)
+    m = OBJECT_PROTO.get(key) if type(key) is str else None
+    return functools.partial(m, obj) if m is not None else undefined
+
+
+JSObject.__missing__ = _object_missing  # type: ignore[attr-defined]
+
 # The inline ``a.map(x => e)`` / ``a.filter(x => e)`` comprehensions (compiler_expr.py,
 # ``inline_array_callback``) run only while Array.prototype's method is still the builtin.
 import itertools as _itertools  # noqa: E402

@@ -8,7 +8,15 @@ an argument is 400. Decision: a plain stream accepts substream writes too (its s
 separate logs sharing its types); ``factory`` adds the refusal of argument-less writes, pipes over
 all substreams, account-substream grants, and ``?substreams=all`` reads work on any stream.
 ``GET /{acct}/{strm}?substreams=all`` reads across substreams: events of every substream merged by
-timestamp, each with a ``substream`` field (its argument as in URLs).
+(timestamp, argument, index), each with a ``substream`` field (its argument as in stream keys),
+paged with ``Stream-Next-Cursor``/``?cursor=``, or as SSE (http_read.py, sse.py).
+
+Reducers PUT on a factory apply to every substream, each with its own partition of state
+(reducers.py §8 partitions); ``GET`` of the factory's reducer without an argument answers
+``{argument: state}``. Webhooks on a factory deliver every substream's events, each its own
+cursor, with ``Event-Substream`` (webhooks.py). A new substream reaches them all through
+``substream_created``; ``GET /{acct}/{strm}/logs?substreams=all`` merges the substreams' logs
+(reducer errors of a partition are in its substream's ``/logs``).
 
 Account substreams: ``/eric/events(bob)`` names account ``bob``. When the factory's
 ``accountSubstreams`` is ``"write"`` (or ``"readwrite"``) a request bearing one of ``bob``'s API
@@ -147,7 +155,18 @@ async def after_append(api: Any, url: Any, indexes: tuple, duplicate: bool) -> N
     path = base_path(url) + ("" if url.substream is None else f"({url.substream.canonical})")
     await record_mutation(api.store, url.account, "stream.created", {"stream": path})
     if url.substream is not None:
-        await pipes_for(api.store).substream_created(stream_key(url.account, url.stream), url.key)
+        await substream_created(api, stream_key(url.account, url.stream), url.key)
+
+
+async def substream_created(api: Any, base: str, key: str) -> None:
+    """What a factory defines reaches a new substream: pipes copy it, reducers get a partition,
+    webhooks a delivery, ``?substreams=all`` SSE consumers a cursor (each from its index 0)."""
+    from .pipes import pipes_for
+    from .sse import substream_created as sse_created
+    await pipes_for(api.store).substream_created(base, key)
+    await api.reducers.substream_created(base, key)
+    await api.webhooks.substream_created(base, key)
+    sse_created(api.store, base, key)
 
 
 def may_write_account_substream(api: Any, req: Any, url: Any, s: StreamSettings) -> bool:
@@ -267,24 +286,6 @@ async def substream_keys(store: StreamStore, base: str) -> list[str]:
 
 
 async def _read_all(api: Any, req: Any, url: Any) -> Any:
-    """§8 ``?substreams=all``: each substream read with the request's selectors (index bounds
-    and ``from`` per substream), merged by (timestamp, substream, index), at most ``limit``."""
-    from .http_api import json_response
-    from .http_read import _int, _selector, event_object
-    from .store import MAX_PAGE_EVENTS
-    base = url.base_key
-    subs = await _substreams(api.store, base)
-    limit = _int(req, "limit", 1)
-    limit = MAX_PAGE_EVENTS if limit is None else min(limit, MAX_PAGE_EVENTS)
-    merged = []
-    for info in subs:
-        page = await api.store.read(info.key, _selector(req, url, info.length), limit=limit)
-        arg = info.key[len(base) + 1:-1]
-        merged.extend((ev.timestamp, arg, ev.index, ev) for ev in page.events)
-    merged.sort(key=lambda t: t[:3])
-    objs = []
-    for _, arg, _, ev in merged[:limit]:
-        o = event_object(ev)
-        o["substream"] = arg
-        objs.append(o)
-    return json_response(200, objs, {"stream-substreams": str(len(subs))})
+    """§8 ``?substreams=all``: pages and SSE across substreams (http_read.py)."""
+    from .http_read import get_all_substreams
+    return await get_all_substreams(api, req, url)

@@ -221,6 +221,9 @@ class StreamLogAPI:
         res = url.resource
         if res == "webhooks":
             return await self.webhooks.handle(req, url)
+        if res == "splice":     # §12 splice (splice.py); permissions checked in controls.check
+            from . import splice
+            return await splice.handle(self, req, url)
         if res != "stream":
             raise ApiError(404, f"no {res} resource is served here", {"path": req.path})
         if url.reducer is not None and url.type_format is None:  # --- reducers (§7)

@@ -7,6 +7,10 @@
 - ``GET ….length``: the count; ``HEAD`` of the stream: ``Stream-Length`` only.
 - ``?wait=s``: long-poll until an event at or past ``from`` exists (bounded by ``maxWait``).
 - ``Accept: text/event-stream``: an SSE consumer (sse.py).
+- ``?substreams=all`` on a stream (or its ``/logs``) without an argument (§8): every
+  substream, merged by (timestamp, argument, index), each event object with ``substream``;
+  ``Stream-Next-Cursor`` is passed back as ``?cursor=`` for the next page, and SSE ids are the
+  same cursors (sse.py says how they are made).
 
 Event objects carry ``data`` as the JSON value for JSON content types (a reader of a JSON event
 log wants objects, not strings holding JSON), as text otherwise, and as base64 with
@@ -20,10 +24,11 @@ from typing import Any
 
 from .http_api import Request, Response, SSEResponse, json_response, stream_key_of
 from .http_write import is_json_type
-from .sse import SSEConsumer
+from .sse import SSEConsumer, SubstreamsConsumer, decode_cursor, encode_cursor, merged_read, \
+    substream_sources
 from .store import (MAX_PAGE_EVENTS, RESERVED_ACCOUNT, BadRequest, Event, NotFound, Selector)
 
-__all__ = ["get", "event_object"]
+__all__ = ["get", "event_object", "get_all_substreams"]
 
 
 def event_object(ev: Event) -> dict[str, Any]:
@@ -163,3 +168,56 @@ def _sse(api: Any, req: Request, url: Any, key: str, length: int) -> Response | 
     return SSEResponse(headers, make)
 
 
+
+
+# ---------------------------------------------------------------------- §8 ?substreams=all
+
+def _all_selector(req: Request, url: Any) -> Selector:
+    """One selector for every substream: types, times, an index range; ``from`` (when given)
+    replaces the range's start. Negative bounds count from each substream's own end."""
+    start = end = None
+    sel = url.selection
+    if sel is not None and sel.kind == "range":
+        start, end = sel.start, sel.end
+    frm = _int(req, "from")
+    return Selector(_types(req, url), start if frm is None else frm, end, _int(req, "since"),
+                    _int(req, "until"))
+
+
+async def get_all_substreams(api: Any, req: Request, url: Any) -> Response | SSEResponse:
+    """``GET /{acct}/{strm}[/logs]?substreams=all``: a page across substreams, or SSE."""
+    base = url.base_key
+    sel = _all_selector(req, url)
+    token = req.param("cursor")
+    last = req.header("last-event-id")
+    if req.accepts("text/event-stream"):
+        resume = last if last is not None and last.strip() else token
+        positions = decode_cursor(resume) if resume else None
+        if positions is None and sel.start is not None:
+            positions = {}      # ?from=n: every substream (as selected) from n
+        data_mode = "data" in (req.param("include") or "").split(",")
+        headers = {"content-type": "text/event-stream", "cache-control": "no-cache",
+                   "x-accel-buffering": "no"}
+
+        def make(sink: Any) -> SubstreamsConsumer:
+            return SubstreamsConsumer(api.store, base, sel, data_mode, positions, sink,
+                                      api.heartbeat, url.logs)
+        return SSEResponse(headers, make)
+    sources = await substream_sources(api.store, base, url.logs)
+    limit = _int(req, "limit", 1)
+    limit = MAX_PAGE_EVENTS if limit is None else min(limit, MAX_PAGE_EVENTS)
+    events, after = await merged_read(api.store, sources, decode_cursor(token) if token else {},
+                                      sel, limit)
+    headers = {"stream-substreams": str(len(sources)), "stream-next-cursor": encode_cursor(after)}
+    if req.method == "HEAD":
+        return Response(200, headers)
+    objs = []
+    for arg, ev in events:
+        o = event_object(ev)
+        o["substream"] = arg
+        objs.append(o)
+    if req.accepts("application/x-ndjson"):
+        headers["content-type"] = "application/x-ndjson"
+        body = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objs)
+        return Response(200, headers, body.encode())
+    return json_response(200, objs, headers)

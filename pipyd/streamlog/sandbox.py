@@ -13,10 +13,11 @@ only host bridge (``call_python``) and ``performance``, and makes the context de
 FNV-1a of (stream, index). ``console.*``, ``dispatch(path, value, options)`` and
 ``request(url, options)`` only record: the parent gets logs and side effects back with the states.
 
-Protocol (pipes, one call at a time per worker): a JSON header line ``{ctx, define, cpu, len}`` then
-``len`` bytes of payload — a JSON document that dukpy hands to the runner as its ``dukpy`` global
-(event data of JSON events is spliced in raw, so it is parsed once, in QuickJS). The answer is
-``<length>\\n<JSON>``. A context is per stream (the reducers of one stream may read each other's
+Protocol (pipes, one call at a time per worker): a JSON header line ``{ctx, define, cpu, split,
+len}`` then ``len`` bytes of payload: two JSON documents, the daemon's own (``split`` bytes: slots,
+states, limits, event metadata) and the batch's event data (JSON bodies spliced in raw, so they are
+parsed once, in QuickJS), each handed to the runner as its ``dukpy`` global in its own eval. The
+answer is ``<length>\\n<JSON>``. A context is per stream (the reducers of one stream may read each other's
 state); ``define`` lists ``[hash, source]`` pairs the worker has not compiled yet.
 """
 from __future__ import annotations
@@ -29,13 +30,17 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
-__all__ = ["ReducerSandbox", "SandboxDied", "ReducerCompileError", "encode_events"]
+__all__ = ["ReducerSandbox", "SandboxDied", "ReducerCompileError", "EncodedEvents", "encode_events",
+           "safe_events", "NO_EVENTS"]
 
-DEFAULT_CPU_SECONDS = 1.0           # per call (a batch retried event by event when it runs out)
+DEFAULT_CPU_SECONDS = 1.0           # per call, plus PER_EVENT_CPU per event and reducer
+PER_EVENT_CPU = 0.0002              # 20-40x what a small reducer needs (bench "reducers")
 DEFAULT_MEMORY_BYTES = 512 << 20    # RLIMIT_AS of a worker
 DEFAULT_STATE_LIMIT = 100 * 1024    # §7: 100 KiB of JSON state
+TSC_MEMORY_BYTES = 1 << 30         # the TypeScript compiler's worker
+TSC_CPU_SECONDS = 60.0             # loading the compiler, then one transpile
 _MAX_CONTEXTS = 64                  # per worker, least recently used dropped first
 
 PRELUDE = r"""
@@ -106,50 +111,80 @@ PRELUDE = r"""
     if (sel.since != null && ev.timestamp < sel.since) return false;
     return sel.until == null || ev.timestamp < sel.until;
   }
-  g.__run = function (P) {
-    var slots = P.slots, evs = P.events, k, n = slots.length, max = P.max;
-    var st = [], texts = [], errs = [], d = [], exporting = false;
+  /* A call is two documents: __load gets the daemon's own (slots, states, event metadata), then
+     __run gets the event data alone, so a stored body that is not JSON can at worst garble its
+     batch's data (caught by the count check), never the state limit or another reducer's state. */
+  var P = null;
+  g.__load = function (p) { P = p; return null; };
+  function copy(v) { return v === null || typeof v !== 'object' ? v : JSON.parse(JSON.stringify(v)); }
+  g.__run = function (data) {
+    var p = P, M = p.events, slots = p.slots, n = slots.length, max = p.max, k, i;
+    P = null;
+    var count = M ? M.n : 0;
+    if (data.length !== count) throw new Error('event data does not match the batch');
+    var st = [], texts = [], errs = [], d = [], plain = [], fast = [], exporting = false;
     logs = []; effects = [];
     for (k = 0; k < n; k++) {
       d.push(defs[slots[k][1]]);
       texts.push(slots[k][2]);
       errs.push(null);
+      fast.push(false);
+      plain.push(!d[k].replacer && !d[k].reviver);
       if (slots[k][3]) exporting = true;
       st.push(slots[k][2] == null ? undefined : JSON.parse(slots[k][2], d[k].reviver));
     }
-    for (var i = 0; i < evs.length; i++) {
-      var e = evs[i], data = e[4];
-      if (e[5] === 3) { try { data = JSON.parse(data); } catch (x) {} }
-      var ev = {index: e[0], timestamp: e[1], eventType: e[2], contentType: e[3], data: data};
-      if (e[5] === 2) ev.encoding = 'base64';
+    var cur = null;                     /* states of stopped dependencies: parsed once a batch */
+    if (p.cur) { cur = {}; for (var c in p.cur) cur[c] = p.cur[c] == null ? undefined : JSON.parse(p.cur[c]); }
+    var types = count ? M.types : null, ty = count ? M.ty : null, kinds = count ? M.kind : null;
+    var di = count ? M.di : null, dt = count ? M.dt : null, T = types ? types[0] : null;
+    for (i = 0; i < count; i++) {
+      var idx = di === null ? M.i0 + i : M.i0 + di[i], ts = M.t0 + dt[i];
+      var kd = kinds === null ? 0 : kinds[i], v = data[i];
+      if (ty !== null) T = types[ty[i]];
+      if (kd === 3) { try { v = JSON.parse(v); } catch (x) {} }
+      var ev = {index: idx, timestamp: ts, eventType: T[0], contentType: T[1], data: v};
+      if (kd === 2) ev.encoding = 'base64';
       var current = EMPTY;
-      if (P.cur || exporting) {
+      if (cur !== null || exporting) {
         current = {};
-        if (P.cur) for (var c in P.cur) current[c] = P.cur[c] == null ? undefined : JSON.parse(P.cur[c]);
+        if (cur !== null) for (c in cur) current[c] = copy(cur[c]);
       }
-      now = e[1]; at = e[0];
+      now = ts; at = idx;
       for (k = 0; k < n; k++) {
         var name = slots[k][0];
         if (errs[k] === null) {
-          who = name; seedAt = e[0]; seedStream = P.stream;
+          who = name; seedAt = idx; seedStream = p.stream;
           var mark = effects.length;
           try {
             if (selected(d[k].selector, ev)) {
-              var r = d[k].reduce(st[k], ev, e[0], current);
-              var t = r === undefined ? undefined : JSON.stringify(r, d[k].replacer);
-              if (t !== undefined && t.length > max)
-                throw new RangeError('reducer state over ' + max + ' bytes of JSON');
-              texts[k] = t;
-              st[k] = t === undefined ? undefined : JSON.parse(t, d[k].reviver);
+              var r = d[k].reduce(st[k], ev, idx, current), tr = typeof r;
+              /* §7 wants the state JSON round-tripped between events. For a primitive, with no
+                 replacer/reviver, the round trip is known: finite numbers stay (-0 becomes 0),
+                 booleans, null, undefined and strings stay (SerializeJSONProperty reads toJSON
+                 only on objects, ECMA-262 25.5.2.2); the text is then made once, at the end. */
+              if (plain[k] && (tr === 'number' ? r - r === 0 : tr === 'boolean' || r === null
+                               || tr === 'undefined' || (tr === 'string' && r.length * 6 + 2 <= max))) {
+                st[k] = tr === 'number' ? r + 0 : r;
+                fast[k] = true;
+              } else {
+                var t = r === undefined ? undefined : JSON.stringify(r, d[k].replacer);
+                if (t !== undefined && t.length > max)
+                  throw new RangeError('reducer state over ' + max + ' bytes of JSON');
+                texts[k] = t;
+                fast[k] = false;
+                st[k] = t === undefined ? undefined : JSON.parse(t, d[k].reviver);
+              }
             }
           } catch (x) {
             effects.length = mark;
-            errs[k] = [e[0], (x && x.stack) ? String(x) + '\n' + x.stack : String(x)];
+            errs[k] = [idx, (x && x.stack) ? String(x) + '\n' + x.stack : String(x)];
           }
         }
-        if (slots[k][3]) current['#' + name] = texts[k] === undefined ? undefined : JSON.parse(texts[k]);
+        if (slots[k][3])
+          current['#' + name] = fast[k] ? st[k] : texts[k] === undefined ? undefined : JSON.parse(texts[k]);
       }
     }
+    for (k = 0; k < n; k++) if (fast[k]) texts[k] = JSON.stringify(st[k]);
     return {states: texts.map(function (t) { return t === undefined ? null : t; }),
             errors: errs, logs: logs, effects: effects};
   };
@@ -170,38 +205,84 @@ class ReducerCompileError(Exception):
     """The source does not evaluate to a reducer (syntax error, wrong shape); answered with 400."""
 
 
-def encode_events(events: Iterable[Any]) -> bytes:
-    """The payload's event list: ``[index, timestamp, type, contentType, data, kind]`` where kind 0
-    is raw JSON spliced in, 1 text, 2 base64 of bytes that are not UTF-8, 3 text to JSON-parse
-    (the fallback when a spliced document did not parse). Forms and CSV are parsed here (§2)."""
-    from .http_read import event_object
+class EncodedEvents:
+    """A batch for ``ReducerSandbox.run``: ``meta`` (JSON object: ``n``; ``i0`` and ``di`` (index
+    offsets, null when consecutive); ``t0`` and ``dt`` (timestamp offsets); ``types``
+    ``[[eventType, contentType], ...]`` and ``ty`` (per-event type number, null when one type);
+    ``kind`` (null when all 0)) and ``data`` (JSON array, one item per event). Kind 0 is a JSON
+    body spliced in raw, 1 text, 2 base64 of bytes that are not UTF-8, 3 text to JSON-parse.
+
+    Why columns: QuickJS's JSON.parse costs ~1 µs per string or small number, so a per-event
+    ``[index, timestamp, type, contentType, data]`` array doubled the parse cost of a small event
+    (bench "reducers"); small offsets and a type table parse in a fraction of that."""
+
+    __slots__ = ("meta", "data", "count")
+
+    def __init__(self, meta: bytes, data: bytes, count: int) -> None:
+        self.meta, self.data, self.count = meta, data, count
+
+
+NO_EVENTS = EncodedEvents(b"null", b"[]", 0)
+
+
+def encode_events(events: Sequence[Any], safe: bool = False) -> EncodedEvents:
+    """Encode store events for the sandbox. JSON bodies are spliced raw (parsed once, in QuickJS);
+    ``safe`` sends them as text to parse there instead (the fallback when a splice did not parse).
+    Forms and CSV are parsed here (§2)."""
+    n = len(events)
+    if not n:
+        return NO_EVENTS
     from .http_write import is_json_type
-    dumps = json.dumps
-    parts = []
-    texts: dict[str, bytes] = {}        # a batch repeats a few types: encode each once
-    for ev in events:
-        et, ct = texts.get(ev.eventType), texts.get(ev.contentType)
-        if et is None:
-            et = texts[ev.eventType] = dumps(ev.eventType).encode()
-        if ct is None:
-            ct = texts[ev.contentType] = dumps(ev.contentType).encode()
-            texts["\0" + ev.contentType] = b"1" if is_json_type(ev.contentType) else b""
-        head = b"[%d,%d,%s,%s," % (ev.index, ev.timestamp, et, ct)
-        if texts["\0" + ev.contentType] and ev.data.strip():
-            parts.append(head + ev.data + b",0]")
-            continue
-        obj = event_object(ev)
-        kind = 2 if obj.get("encoding") == "base64" else 1
-        parts.append(head + dumps(_parse_other(ev.contentType, obj["data"])).encode()
-                     + b",%d]" % kind)
-    return b"[" + b",".join(parts) + b"]"
+    i0, t0 = events[0].index, events[0].timestamp
+    types: dict[tuple[str, str], int] = {}
+    is_json: list[bool] = []
+    ty: list[int] = []
+    kinds: list[int] = []
+    parts: list[bytes] = []
+    for ev in events:       # hot loop of catch-up: one dict lookup and one append per event
+        key = (ev.eventType, ev.contentType)
+        t = types.get(key)
+        if t is None:
+            t = types[key] = len(types)
+            is_json.append(is_json_type(ev.contentType))
+        ty.append(t)
+        data = ev.data
+        if is_json[t] and data and not data.isspace() and not safe:
+            parts.append(data)
+            kinds.append(0)
+        else:
+            kind, text = _other(ev, is_json[t])
+            parts.append(text)
+            kinds.append(kind)
+    meta = {"n": n, "i0": i0, "t0": t0,
+            "di": None if events[-1].index - i0 == n - 1 else [ev.index - i0 for ev in events],
+            "dt": [ev.timestamp - t0 for ev in events],
+            "types": list(types), "ty": ty if len(types) > 1 else None,
+            "kind": kinds if any(kinds) else None}
+    return EncodedEvents(json.dumps(meta, separators=(",", ":")).encode(),
+                         b"[" + b",".join(parts) + b"]", n)
 
 
-def _parse_other(content_type: str, data: Any) -> Any:
+def safe_events(events: Sequence[Any]) -> EncodedEvents:
+    """``encode_events`` with every JSON body sent as text, parsed in the sandbox (kind 3)."""
+    return encode_events(events, safe=True)
+
+
+def _other(ev: Any, json_type: bool) -> tuple[int, bytes]:
+    """(kind, JSON text) of a body that is not spliced raw."""
+    try:
+        text = ev.data.decode("utf-8")
+    except UnicodeDecodeError:
+        import base64
+        return 2, b'"%s"' % base64.b64encode(ev.data)
+    if json_type:
+        return 3, json.dumps(text).encode()
+    return 1, json.dumps(_parse_other(ev.contentType, text)).encode()
+
+
+def _parse_other(content_type: str, data: str) -> Any:
     """§2: form bodies become objects of fields, CSV an array of rows; anything else stays text."""
     mt = content_type.split(";", 1)[0].strip().lower()
-    if type(data) is not str:
-        return data
     if mt == "application/x-www-form-urlencoded":
         from urllib.parse import parse_qsl
         return dict(parse_qsl(data, keep_blank_values=True))
@@ -210,23 +291,6 @@ def _parse_other(content_type: str, data: Any) -> Any:
         import io
         return list(csv.reader(io.StringIO(data)))
     return data
-
-
-def safe_events(events: Iterable[Any]) -> bytes:
-    """Like ``encode_events`` but JSON data travels as text parsed in the sandbox (kind 3)."""
-    from .http_write import is_json_type
-    out = []
-    for ev in events:
-        if is_json_type(ev.contentType):
-            try:
-                text = ev.data.decode("utf-8")
-                out.append([ev.index, ev.timestamp, ev.eventType, ev.contentType, text, 3])
-                continue
-            except UnicodeDecodeError:
-                pass
-        out.append(json.loads(encode_events([ev])))
-        out[-1] = out[-1][0]
-    return json.dumps(out).encode()
 
 
 class _Worker:
@@ -244,6 +308,7 @@ class _Worker:
                                       str(self.memory)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      env={"PATH": "/usr/bin:/bin"})
+        _widen(self.proc.stdin)
         self.known = {}
         self.buf = b""
         return self.proc
@@ -254,15 +319,17 @@ class _Worker:
             p.kill()
             p.wait()
 
-    def call(self, ctx: str, sources: dict[str, str], payload: bytes, cpu: float) -> Any:
+    def call(self, ctx: str, sources: dict[str, str], trusted: bytes, data: bytes,
+             cpu: float) -> Any:
         """One round trip (blocking: run in a thread). Raises SandboxDied after a restart-worthy end."""
         with self.lock:
             p = self.proc if self.proc is not None and self.proc.poll() is None else self._start()
             known = self.known.setdefault(ctx, set())
             define = [[h, s] for h, s in sources.items() if h not in known]
-            head = json.dumps({"ctx": ctx, "define": define, "cpu": cpu, "len": len(payload)})
+            head = json.dumps({"ctx": ctx, "define": define, "cpu": cpu, "split": len(trusted),
+                               "len": len(trusted) + len(data)})
             try:
-                p.stdin.write(head.encode() + b"\n" + payload)
+                p.stdin.write(b"%s\n%s%s" % (head.encode(), trusted, data))
                 p.stdin.flush()
                 answer = self._read(p, deadline=time.monotonic() + cpu * 4 + 5.0)
             except (OSError, EOFError, TimeoutError) as e:
@@ -310,6 +377,18 @@ class _Worker:
         self.buf += chunk
 
 
+def _widen(pipe: Any) -> None:
+    """Grow the pipe to 1 MiB (Linux F_SETPIPE_SZ, the unprivileged maximum by default) so a
+    catch-up batch is written in one syscall: each time a blocked write resumes, the calling
+    thread waits for the GIL up to the 5 ms switch interval while the event loop reads the next
+    batch, which tripled the time of a 5,000-event call (bench "reducers")."""
+    try:
+        import fcntl
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (OSError, ImportError):
+        pass
+
+
 class ReducerSandbox:
     """A small pool of worker processes; a stream's context always lives in the same worker."""
 
@@ -319,30 +398,45 @@ class ReducerSandbox:
         self.cpu = cpu_seconds
         self.state_limit = state_limit
         self.workers = [_Worker(memory_bytes) for _ in range(max(1, workers))]
+        self.tsc = _Worker(max(memory_bytes, TSC_MEMORY_BYTES))    # started on first use
+
+    async def transpile(self, source: str) -> dict:
+        """TypeScript to JavaScript in a worker of its own (the compiler is 9 MB of JS: ~1.5 s to
+        load once, then milliseconds): ``{js, errors: [{line, column, message, code}]}`` with
+        positions in ``source`` (see reducer_ts.py for what ``source`` holds)."""
+        import asyncio
+        return await asyncio.to_thread(self.tsc.call, "", {}, b"null",
+                                       json.dumps({"tsc": source}).encode(), TSC_CPU_SECONDS)
 
     def _worker(self, ctx: str) -> _Worker:
         return self.workers[sum(ctx.encode()) % len(self.workers)]
 
     async def compile(self, ctx: str, hash_: str, source: str) -> None:
         """Compile ``source`` in the stream's context; ReducerCompileError when it is no reducer."""
-        await self.run(ctx, {hash_: source}, [], b"[]", stream=ctx)
+        await self.run(ctx, {hash_: source}, [], NO_EVENTS, stream=ctx)
 
     async def run(self, ctx: str, sources: dict[str, str], slots: Sequence[list],
-                  events: bytes, *, stream: str, current: dict | None = None) -> dict:
+                  events: EncodedEvents, *, stream: str, current: dict | None = None) -> dict:
         """Fold ``events`` (from ``encode_events``) through ``slots`` ``[name, hash, stateJSON|None,
         exported]`` in order. Returns ``{states, errors, logs, effects}``: per slot the JSON of the
         new state (None = undefined) and ``[index, message]`` when it stopped; logs
         ``[index, reducer, level, text]``; effects ``[index, reducer, kind, target, valueJSON,
-        options]``. Raises SandboxDied (the worker was restarted) or ReducerCompileError."""
+        options]``; or ``{fatal}`` when the batch's data did not parse (retry with
+        ``safe_events``). Raises SandboxDied (the worker was restarted) or ReducerCompileError.
+
+        The CPU budget is per call, scaled by the batch: ``cpu_seconds`` plus ``PER_EVENT_CPU``
+        per event, so a big catch-up batch of a small reducer fits, while one event that loops
+        forever is still found quickly (reducers.py halves a batch whose worker died)."""
         import asyncio
         head = json.dumps({"stream": stream, "max": self.state_limit, "slots": list(slots),
                            "cur": current}).encode()
-        payload = head[:-1] + b',"events":' + events + b"}"
+        trusted = b"%s,\"events\":%s}" % (head[:-1], events.meta)
+        cpu = self.cpu + PER_EVENT_CPU * events.count * max(1, len(slots))
         worker = self._worker(ctx)
-        return await asyncio.to_thread(worker.call, ctx, sources, payload, self.cpu)
+        return await asyncio.to_thread(worker.call, ctx, sources, trusted, events.data, cpu)
 
     def close(self) -> None:
-        for w in self.workers:
+        for w in [*self.workers, self.tsc]:
             w.stop()
 
 
@@ -379,7 +473,49 @@ def _serve(memory: int) -> None:
         out.flush()
 
 
+TSC = r"""
+(function (g) {
+  /* transpileModule reports syntax errors only: dukpy ships no lib.d.ts for a type check. */
+  function one(src) {
+    var out = ts.transpileModule(src, {reportDiagnostics: true, compilerOptions: {
+      target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.None, removeComments: true}});
+    var errors = (out.diagnostics || []).map(function (d) {
+      var at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start)
+                                               : {line: 0, character: 0};
+      return {line: at.line + 1, column: at.character + 1, code: d.code,
+              message: ts.flattenDiagnosticMessageText(d.messageText, '\n')};
+    });
+    return {js: out.outputText, errors: errors};
+  }
+  g.__tsc = function (src) { return one(src); };
+})(globalThis);
+"""
+
+
+def _transpile(D: Any, Holder: Any, contexts: Any, source: str) -> bytes:
+    """The ``tsc`` call: the compiler loads into its own context (no tenant code runs there)."""
+    ctx = contexts.get("\0tsc")
+    if ctx is None:
+        import dukpy
+        path = os.path.join(os.path.dirname(dukpy.__file__), "jsmodules", "typescriptServices.js")
+        ctx = Holder()
+        with open(path, "rb") as f:
+            D.eval_string(ctx, f.read(), b"{}", False, "typescriptServices.js")
+        D.eval_string(ctx, TSC.encode(), b"{}", False, "<tsc>")
+        contexts["\0tsc"] = ctx
+    return D.eval_string(ctx, b"__tsc(dukpy.tsc)", json.dumps({"tsc": source}).encode(), False,
+                         "<tsc>")
+
+
 def _answer(D: Any, Holder: Any, contexts: Any, head: dict, payload: bytes) -> bytes:
+    if head["ctx"] == "":
+        signal.setitimer(signal.ITIMER_VIRTUAL, head["cpu"])
+        try:
+            return _transpile(D, Holder, contexts, json.loads(payload[head["split"]:])["tsc"])
+        except (D.JSRuntimeError, MemoryError) as e:
+            return json.dumps({"fatal": str(e) or type(e).__name__}).encode()
+        finally:
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
     ctx = contexts.get(head["ctx"])
     if ctx is None:
         ctx = contexts[head["ctx"]] = Holder()
@@ -396,7 +532,9 @@ def _answer(D: Any, Holder: Any, contexts: Any, head: dict, payload: bytes) -> b
             except D.JSRuntimeError as e:
                 return json.dumps({"defineError": [h, str(e)]}).encode()
         try:
-            return D.eval_string(ctx, b"__run(dukpy)", payload, False, "<run>")
+            split = head["split"]
+            D.eval_string(ctx, b"__load(dukpy)", payload[:split], False, "<load>")
+            return D.eval_string(ctx, b"__run(dukpy)", payload[split:], False, "<run>")
         except (D.JSRuntimeError, MemoryError) as e:
             return json.dumps({"fatal": str(e) or type(e).__name__}).encode()
     finally:

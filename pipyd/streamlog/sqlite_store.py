@@ -28,9 +28,9 @@ from typing import Callable
 from .. import log
 from .store import (
     ALL, MAX_PAGE_BYTES, MAX_PAGE_EVENTS, AppendRequest, AppendResult, Event, NotFound,
-    NoticeCallback, NoticeHub, Page, ProducerConflict, Selector, StoreError, StoreUnavailable,
-    StreamInfo, StreamNotice, StreamStore, Subscription, TimestampConflict, now_ms,
-    validate_request,
+    NoticeCallback, NoticeHub, Page, ProducerConflict, ReplaceRequest, Selector, StoreError,
+    StoreUnavailable, StreamInfo, StreamNotice, StreamStore, Subscription, TimestampConflict,
+    now_ms, validate_replace, validate_request,
 )
 
 DB_FILE = "streamlog.db"
@@ -136,6 +136,19 @@ class SQLiteStore(StreamStore):
             self._cond.notify()
         return await pending.future
 
+    async def replace(self, request: ReplaceRequest) -> int:
+        """Splice (§12) through the writer queue, so it is ordered with appends and commits in a
+        group's one transaction: readers' snapshots see the old history or the new one."""
+        validate_replace(request)
+        loop = asyncio.get_running_loop()
+        pending = _Pending(request, loop, loop.create_future())   # type: ignore[arg-type]
+        with self._cond:
+            if self._closing:
+                raise StoreUnavailable("the stream store is closed")
+            self._queue.append(pending)
+            self._cond.notify()
+        return await pending.future
+
     def _run(self) -> None:
         while True:
             group = self._take_group()
@@ -202,7 +215,7 @@ class SQLiteStore(StreamStore):
         # Notices first, then acknowledgements: whoever subscribes after its append returned
         # never hears about that older commit.
         self._publish([StreamNotice(st.key, st.length, st.length - 1, st.last_type, st.last_ts)
-                       for st in grown])
+                       for st in grown])   # a spliced stream (base -1) counts as grown
         self._settle(group)
         if foreign:     # commits of other processes since our last look: tell our subscribers
             self._notify_foreign({st.key for st in grown})
@@ -240,6 +253,8 @@ class SQLiteStore(StreamStore):
     def _stage(self, req: AppendRequest, staged: dict[str, _State]) -> AppendResult:
         """Check one request against the stream as staged so far and insert its rows, or raise
         without touching anything."""
+        if type(req) is ReplaceRequest:
+            return self._stage_replace(req, staged)    # type: ignore[return-value]
         st = self._state(req.stream, staged)
         if req.producer_id is not None:
             dup = self._check_producer(st, req.producer_id, req.producer_seq)
@@ -276,6 +291,38 @@ class SQLiteStore(StreamStore):
         st.last_ts = latest
         st.last_type = req.events[-1].eventType
         return AppendResult(tuple(range(first, first + n)), tuple(stamps))
+
+    def _stage_replace(self, req: ReplaceRequest, staged: dict[str, _State]) -> int:
+        """Delete every event of the stream and insert the replacement from index 0; the new
+        length. Timestamps are checked first, so a refusal touches nothing. The stream row (its
+        creation time) and the producers table stay (see ``StreamStore.replace``)."""
+        st = self._state(req.stream, staged)
+        latest = 0
+        now = self._clock()
+        stamps = []
+        for part, ev in enumerate(req.events):
+            ts = ev.timestamp
+            if ts is None:
+                ts = now if now > latest else latest    # the approval time, monotonic (§2)
+            elif ts < latest:
+                raise TimestampConflict(
+                    f"replacement timestamp {ts} is lower than the previous event's {latest}"
+                    f" (part {part})", {"latest": latest, "timestamp": ts, "part": part})
+            latest = ts
+            stamps.append(ts)
+        conn = self._wconn
+        if st.id is None:
+            st.id = conn.execute("INSERT INTO streams(key, length, last_ts, created)"
+                                 " VALUES (?,0,0,?)", (st.key, now)).lastrowid
+        conn.execute("DELETE FROM events WHERE stream=?", (st.id,))
+        conn.executemany(_INSERT_EVENT, [
+            (st.id, i, stamps[i], ev.eventType, ev.contentType, ev.data)
+            for i, ev in enumerate(req.events)])
+        st.length = len(stamps)
+        st.last_ts = latest
+        st.last_type = req.events[-1].eventType if req.events else ""
+        st.base = -1        # rewritten: the row is updated and subscribers are told, even if empty
+        return st.length
 
     def _check_producer(self, st: _State, producer: str, seq: int) -> AppendResult | None:
         """None: ``seq`` is the producer's next (or first) seq. A repeat returns the original

@@ -109,6 +109,12 @@ class PayloadTooLarge(StoreError):
     error = "payload_too_large"
 
 
+class NotSupported(StoreError):
+    """501: the backend cannot do this operation (a store without an atomic ``replace``)."""
+    status = 501
+    error = "not_supported"
+
+
 class StoreUnavailable(StoreError):
     """503: the store could not commit (disk full, I/O error, closed). Nothing was appended."""
     status = 503
@@ -145,6 +151,15 @@ class AppendRequest:
     events: Sequence[NewEvent]
     producer_id: str | None = None
     producer_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceRequest:
+    """A splice (§12): the whole history of ``stream`` becomes ``events``, in one transaction.
+    Indexes restart at 0; an event's own ``timestamp`` is kept (copied from a source stream),
+    None takes ``max(now, previous replacement event)``; explicit ones must not decrease."""
+    stream: str
+    events: Sequence[NewEvent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +305,13 @@ def validate_request(req: AppendRequest) -> None:
                              {"part": part})
 
 
+def validate_replace(req: ReplaceRequest) -> None:
+    """``validate_request``'s event checks for a splice (an empty replacement is allowed: it
+    empties the stream)."""
+    if req.events:
+        validate_request(AppendRequest(req.stream, req.events))
+
+
 def now_ms() -> int:
     """The default clock: unix milliseconds."""
     return time.time_ns() // 1_000_000
@@ -321,6 +343,19 @@ class StreamStore(abc.ABC):
                 raise r
             out.append(r)
         return out
+
+    async def replace(self, request: ReplaceRequest) -> int:
+        """Splice (§12): replace every event of ``request.stream`` by ``request.events`` atomically
+        (readers see the old history or the new one, never a mix) and durably; returns the new
+        length. The stream's creation time and its producers' sequences are kept (an idempotent
+        producer's next seq stays last+1, so a retry from before the splice is still dropped).
+        Requests queued before it are replaced with the rest; those after it land after the new
+        events. Subscribers get one notice with the new length (which may be lower than what they
+        saw). Raises TimestampConflict (explicit timestamps that decrease), BadRequest or
+        PayloadTooLarge (an event over the limits), StoreUnavailable. A backend that cannot
+        replace atomically keeps this default: 501."""
+        raise NotSupported(f"the {self.backend or 'configured'} store cannot replace a stream",
+                           {"backend": self.backend})
 
     @abc.abstractmethod
     async def get(self, stream: str, index: int) -> Event:

@@ -5,7 +5,7 @@
     /{account}/{stream}[...]/logs[...]            the stream's log stream (itself readable)
     /{account}/{stream}[...][/logs]/pipe/{account2}/{stream2}[(arg)]
     /{account}/{stream}[...]/webhooks[/{name}]
-    /{account}/{stream}[...]/splice[/{id}[/approve]]
+    /{account}/{stream}[...]/splice[/{id}[/approve|/reject]]
 
 ``parse_stream_url(raw_path)`` takes the request path as it arrived (percent-encoded, no query)
 and returns a ``StreamURL`` or raises ``BadRequest`` (400) naming the offending column. The path is
@@ -120,7 +120,7 @@ class StreamURL:
     pipe_to: "StreamURL | None" = None
     webhook: str | None = None
     splice_id: str | None = None
-    splice_action: str | None = None        # 'approve'
+    splice_action: str | None = None        # 'approve' | 'reject'
 
     @property
     def base_key(self) -> str:
@@ -174,7 +174,7 @@ def _sub_resource(url: StreamURL, rest: list[str], raw_path: str) -> StreamURL:
     if kind == "splice" and len(rest) <= 3:
         sid = _check_name(rest[1], "splice id") if len(rest) >= 2 else None
         action = rest[2] if len(rest) == 3 else None
-        if action not in (None, "approve"):
+        if action not in (None, "approve", "reject"):
             raise BadRequest(f"unknown splice action {action!r}", {"path": raw_path})
         return _replace(url, resource="splice", splice_id=sid, splice_action=action)
     raise BadRequest(f"unknown sub-resource /{'/'.join(rest)}", {"path": raw_path})

@@ -14,6 +14,13 @@ matching event (coalesced), with ``include: "data"`` every matching event's data
 ``Webhook-Signature: sha256=<hex HMAC-SHA256 of the body>``. Failures (status or network) are
 appended to the stream's ``/logs`` and retried with exponential backoff (``retry`` × 2ⁿ, at
 most 60 s). With several workers each runs the deliveries; use one worker for webhooks.
+
+A webhook on a stream factory (§8) delivers the events of every substream, present and future:
+one delivery loop per substream with its own cursor (in order within a substream; substreams
+do not wait for each other). ``put`` records ``"factory": true`` and a cursor per substream
+key; each ``ack`` names its ``source`` substream; a substream missing from the cursors (created
+after the PUT) starts at ``from`` or 0. Requests add ``Event-Substream`` (the argument as in
+stream keys: ``"a"`` for ('a'), ``bob`` for (bob)); notifications add ``"substream"``.
 """
 from __future__ import annotations
 
@@ -113,20 +120,23 @@ def _public(name: str, cfg: dict, cursor: int) -> dict:
 class _Delivery(StreamFollower):
     """One webhook's delivery loop."""
 
-    def __init__(self, mgr: "WebhookManager", key: str, name: str, cfg: dict, cursor: int) -> None:
+    def __init__(self, mgr: "WebhookManager", key: str, name: str, cfg: dict, cursor: int,
+                 source: str | None = None) -> None:
         self.mgr, self.key, self.name, self.cfg, self.cursor = mgr, key, name, cfg, cursor
+        self.source = source or key         # a factory webhook reads one substream of ``key``
+        self.arg = None if source is None else source[len(key) + 1:-1]
         sel = cfg["selector"]
         types = sel.get("types")
         self.selector = Selector(frozenset(types) if types else None, None, None,
                                  sel.get("since"), sel.get("until"))
-        self.follow(mgr.store, key)
+        self.follow(mgr.store, self.source)
 
     async def catch_up(self) -> None:
         store = self.mgr.store
         while True:
             sel = Selector(self.selector.types, self.cursor, None, self.selector.since,
                            self.selector.until)
-            page = await store.read(self.key, sel,
+            page = await store.read(self.source, sel,
                                     limit=100 if self.cfg["include"] == "data" else 1000)
             if not page.events:
                 if page.next_index > self.cursor:
@@ -142,19 +152,29 @@ class _Delivery(StreamFollower):
                 if page.next_index < page.length:  # more to scan: coalesce to the newest
                     self.cursor = page.next_index
                     continue
-                body = json.dumps({"index": ev.index, "eventType": ev.eventType},
-                                  separators=(",", ":")).encode()
+                note = {"index": ev.index, "eventType": ev.eventType}
+                if self.arg is not None:
+                    note["substream"] = self.arg
+                body = json.dumps(note, separators=(",", ":")).encode()
                 await self._send(ev.index, ev.eventType, "application/json", body)
                 await self._ack(page.next_index)
 
     async def _ack(self, cursor: int) -> None:
         self.cursor = cursor
-        await self.mgr.record(self.key, "ack", {"name": self.name, "cursor": cursor})
+        doc: dict = {"name": self.name, "cursor": cursor}
+        if self.arg is not None:
+            doc["source"] = self.source
+            hit = self.mgr.configs.get((self.key, self.name))
+            if hit is not None and type(hit[1]) is dict:
+                hit[1][self.source] = cursor
+        await self.mgr.record(self.key, "ack", doc)
 
     async def _send(self, index: int, etype: str, ctype: str, body: bytes) -> None:
         """Until a 2xx: every failure is logged to the stream's /logs, then retried later."""
         attempt = 0
         headers = {"content-type": ctype, "event-index": str(index), "event-type": etype}
+        if self.arg is not None:
+            headers["event-substream"] = self.arg
         if self.cfg["secret"] is not None:
             headers["webhook-signature"] = signature(self.cfg["secret"], body)
         while True:
@@ -167,9 +187,38 @@ class _Delivery(StreamFollower):
             except (OSError, asyncio.TimeoutError, ValueError) as e:
                 problem = {"error": type(e).__name__ + (f": {e}" if str(e) else "")}
             attempt += 1
+            where = {} if self.arg is None else {"substream": self.arg}
             await self.mgr.log_failure(self.key, {"webhook": self.name, "index": index,
-                                                  "attempt": attempt, **problem})
+                                                  "attempt": attempt, **where, **problem})
             await asyncio.sleep(min(MAX_BACKOFF, self.mgr.retry * 2 ** (attempt - 1)))
+
+
+class _FactoryDelivery:
+    """A factory webhook: one ``_Delivery`` per substream (see the module doc)."""
+
+    def __init__(self, mgr: "WebhookManager", key: str, name: str, cfg: dict,
+                 cursors: dict) -> None:
+        self.mgr, self.key, self.name, self.cfg, self.cursors = mgr, key, name, cfg, cursors
+        self.children: dict[str, _Delivery] = {}
+        self.task = asyncio.get_running_loop().create_task(self._start_all())
+
+    async def _start_all(self) -> None:
+        from .factories import substream_keys
+        for sub in await substream_keys(self.mgr.store, self.key):
+            self.add(sub)
+
+    def add(self, sub: str) -> None:
+        if sub in self.children:
+            return
+        if sub not in self.cursors:     # created after the PUT: all of it, or from ``from``
+            self.cursors[sub] = self.cfg["selector"].get("from") or 0
+        self.children[sub] = _Delivery(self.mgr, self.key, self.name, self.cfg,
+                                       self.cursors[sub], sub)
+
+    def stop(self) -> None:
+        self.task.cancel()
+        for d in self.children.values():
+            d.stop()
 
 
 async def post(url: str, headers: dict[str, str], body: bytes) -> int:
@@ -201,7 +250,7 @@ class WebhookManager:
         self.store = store
         self.retry = retry
         self.configs: dict[tuple[str, str], tuple[dict, int]] = {}
-        self.running: dict[tuple[str, str], _Delivery] = {}
+        self.running: dict[tuple[str, str], _Delivery | _FactoryDelivery] = {}
         self.loaded = False
 
     async def load(self) -> None:
@@ -213,7 +262,20 @@ class WebhookManager:
             if info.key.endswith("/webhooks"):
                 await self._replay(info.key[:-len("/webhooks")])
         for (key, name), (cfg, cursor) in self.configs.items():
-            self.running[(key, name)] = _Delivery(self, key, name, cfg, cursor)
+            self.running[(key, name)] = self._delivery(key, name, cfg, cursor)
+
+    def _delivery(self, key: str, name: str, cfg: dict,
+                  cursor: int | dict) -> "_Delivery | _FactoryDelivery":
+        if type(cursor) is dict:        # a factory's webhook: a cursor per substream
+            return _FactoryDelivery(self, key, name, cfg, cursor)
+        return _Delivery(self, key, name, cfg, cursor)
+
+    async def substream_created(self, base: str, sub: str) -> None:
+        """§8: a factory's webhooks start delivering a new substream."""
+        await self.load()
+        for (key, _), d in list(self.running.items()):
+            if key == base and type(d) is _FactoryDelivery:
+                d.add(sub)
 
     async def _replay(self, key: str) -> None:
         configs = self.configs
@@ -224,7 +286,10 @@ class WebhookManager:
             elif kind == "delete":
                 configs.pop(k, None)
             elif kind == "ack" and k in configs:
-                configs[k] = (configs[k][0], doc["cursor"])
+                if "source" in doc:
+                    configs[k][1][doc["source"]] = doc["cursor"]
+                else:
+                    configs[k] = (configs[k][0], doc["cursor"])
 
     async def record(self, key: str, kind: str, doc: dict) -> None:
         await append_json(self.store, key + "/webhooks", kind, doc)
@@ -262,13 +327,25 @@ class WebhookManager:
             raise BadRequest("webhook body must be JSON") from None
         cfg = _check_config(doc)
         frm = cfg["selector"].get("from")
-        cursor = frm if frm is not None else await self.store.length(key)
+        cursor: int | dict
+        if await self._on_factory(url):     # §8: every substream, each its own cursor
+            from .factories import substream_keys
+            cursor = {sub: frm if frm is not None else await self.store.length(sub)
+                      for sub in await substream_keys(self.store, key)}
+        else:
+            cursor = frm if frm is not None else await self.store.length(key)
         existed = k in self.configs
         await self.record(key, "put", {"name": name, "config": cfg, "cursor": cursor})
         self._stop(k)
         self.configs[k] = (cfg, cursor)
-        self.running[k] = _Delivery(self, key, name, cfg, cursor)
+        self.running[k] = self._delivery(key, name, cfg, cursor)
         return json_response(200 if existed else 201, _public(name, cfg, cursor))
+
+    async def _on_factory(self, url: Any) -> bool:
+        if url.substream is not None or url.logs:
+            return False
+        from .factories import configs_for
+        return (await configs_for(self.store).get(url.key)).factory
 
     def _stop(self, k: tuple[str, str]) -> None:
         d = self.running.pop(k, None)

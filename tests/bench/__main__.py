@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, printed as figures and ratios against references run alongside.
 
-Usage: python -m tests.bench [name ...]   (names: engine, http, proxy, serve, streamlog)
+Usage: python -m tests.bench [name ...]   (names: engine, http, proxy, proxy-micro, serve, reducers, streamlog)
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ SUITES = {
     "proxy": ("tests.bench.http_proxy", "Reverse proxy: pipyd vs nginx vs aiohttp, same upstream (wrk, 50 connections)"),
     "proxy-micro": ("tests.bench.micro_proxy", "Reverse proxy without sockets: pipyd vs a minimal httptools proxy"),
     "serve": ("tests.bench.micro_serve", "HTTP serving without sockets: pipyd vs a minimal httptools protocol"),
+    "reducers": ("tests.bench.reducers", "Reducers: catch-up and live events/s (small reducers, SQLite store)"),
     "streamlog": ("tests.bench.streamlog", "Stream-log: durable appends, range reads, SSE fan-out; pipyd vs Redis Streams"),
 }
 

@@ -133,3 +133,37 @@ def test_restart_resumes_from_checkpoint(tmp_path):
         assert s.json("/a/big.sum") == n + 1
     finally:
         d.stop()
+
+
+TS = {"Content-Type": "application/typescript"}
+
+
+def test_typescript_reducer_with_stream_types(server, stream):
+    schema = {"properties": {"greeting": {"type": "string"}}}
+    assert server.request("PUT", stream + ":greeting", json.dumps(schema),
+                          {"Content-Type": "application/json"})[0] in (200, 201)
+    src = """{
+      reduce: (state: {[g: string]: number} = {}, e: ReducerEvent<Greeting>) =>
+        ({...state, [e.data.greeting]: (state[e.data.greeting] ?? 0) + 1}),
+      selector: {types: ['greeting']} as const,
+    }"""
+    status, _, body = server.request("PUT", stream + ".byGreeting", src, TS)
+    assert status == 201, body
+    for g in ("Hello", "Hi", "Hello"):
+        server.request("POST", stream, json.dumps({"greeting": g}),
+                       {"Content-Type": "application/json", "Event-Type": "greeting"})
+    assert server.json(stream + ".byGreeting") == {"Hello": 2, "Hi": 1}
+    dep = "(s: number[] = [], e: ReducerEvent, i: number, current: any): number[] => " \
+          "[...s, current.#byGreeting.Hello ?? 0]"
+    status, _, body = server.request("PUT", stream + ".hellos", dep, TS)
+    assert status == 201 and json.loads(body)["dependencies"] == ["byGreeting"], body
+    assert server.json(stream + ".hellos") == [1, 1, 2]
+
+
+def test_typescript_compile_error_has_positions(server, stream):
+    status, _, body = server.request("PUT", stream + ".bad", "(s: number = 0, e) => {\n  s +\n", TS)
+    assert status == 400
+    doc = json.loads(body)
+    errors = json.dumps(doc)
+    assert '"line": ' in errors and '"column": ' in errors, doc
+    assert server.get(stream + ".bad")[0] == 404

@@ -35,7 +35,7 @@ async def _scenario(path):
     store = SQLiteStore(str(path))
     reqs = [AppendRequest("t/s", [NewEvent(json.dumps({"n": 1}).encode(), "message",
                                            "application/json") for _ in range(1000)])
-            for _ in range(8)]
+            for _ in range(60)]
     for r in reqs:
         await store.append(r)
     mgr = reducers.ReducerManager(store)
@@ -44,7 +44,7 @@ async def _scenario(path):
     assert res.status == 201
     sr = mgr.streams["t/s"]
     r = sr.reducers["sum"]
-    while r.position < 6000:                 # stop mid catch-up, as a crash would
+    while r.position < 30000:                # stop mid catch-up, as a crash would
         await asyncio.sleep(0.01)
     sr.stop()
     mgr.sandbox.close()
@@ -62,5 +62,27 @@ async def _scenario(path):
 
 def test_restart_mid_catch_up_resumes_from_checkpoint(tmp_path):
     mid, resumed, state = asyncio.run(_scenario(tmp_path))
-    assert 0 < resumed <= mid < 8000
-    assert state == 8000
+    assert 0 < resumed <= mid < 60000
+    assert state == 60000
+
+
+async def _endless_at(path, at):
+    store = SQLiteStore(str(path))
+    await store.append(AppendRequest("t/s", [NewEvent(b"{}", "message", "application/json")
+                                             for _ in range(1200)]))
+    mgr = reducers.ReducerManager(store, reducers.ReducerSandbox(workers=1, cpu_seconds=0.1))
+    src = f"(s = 0, e) => {{ if (e.index === {at}) for (;;) {{}} return s + 1 }}".encode()
+    await mgr.handle(Request("PUT", "/t/s.spin", {}, src), parse_stream_url("/t/s.spin"))
+    res = await mgr.handle(Request("GET", "/t/s.spin", {}), parse_stream_url("/t/s.spin"))
+    mgr.streams["t/s"].stop()
+    mgr.sandbox.close()
+    await store.close()
+    return res
+
+
+def test_worker_death_mid_batch_is_found_by_halving(tmp_path):
+    """A batch whose worker died is halved until the event is found: the state is that of the
+    events before it, the reducer stops at it."""
+    res = asyncio.run(_endless_at(tmp_path, 777))
+    assert json.loads(res.body) == 777 and res.headers["reducer-status"] == "stopped"
+    assert res.headers["reducer-position"] == "777"

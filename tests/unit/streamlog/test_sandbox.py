@@ -4,13 +4,14 @@ import json
 
 import pytest
 
-from pipyd.streamlog.sandbox import (ReducerCompileError, ReducerSandbox, SandboxDied,
-                                     encode_events)
+from pipyd.streamlog.sandbox import (NO_EVENTS, ReducerCompileError, ReducerSandbox, SandboxDied,
+                                     encode_events, safe_events)
 from pipyd.streamlog.store import Event
 
 
-def _ev(i, data, ctype="application/json"):
-    return Event(i, 1000 + i, "message", ctype, data if type(data) is bytes else json.dumps(data).encode())
+def _ev(i, data, ctype="application/json", etype="message"):
+    return Event(i, 1000 + i, etype, ctype,
+                 data if type(data) is bytes else json.dumps(data).encode())
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +21,9 @@ def sandbox():
     sb.close()
 
 
-def run(sb, src, events, state=None, name="r"):
+def run(sb, src, events, state=None, name="r", encode=encode_events):
     return asyncio.run(sb.run("t/s", {name + "h": src}, [[name, name + "h", state, False]],
-                              encode_events(events), stream="t/s"))
+                              encode(events), stream="t/s"))
 
 
 def test_fold_batch(sandbox):
@@ -80,6 +81,75 @@ def test_memory_limit(sandbox):
 
 def test_compile_error(sandbox):
     with pytest.raises(ReducerCompileError):
-        asyncio.run(sandbox.run("t/s", {"bad": "(s, e) => {"}, [], b"[]", stream="t/s"))
+        asyncio.run(sandbox.compile("t/s", "bad", "(s, e) => {"))
     with pytest.raises(ReducerCompileError):
-        asyncio.run(sandbox.run("t/s", {"num": "42"}, [], b"[]", stream="t/s"))
+        asyncio.run(sandbox.run("t/s", {"num": "42"}, [], NO_EVENTS, stream="t/s"))
+
+
+def test_event_objects_from_columns(sandbox):
+    """Indexes with gaps, several types, kinds mixed: each event object is as §7 describes."""
+    evs = [_ev(3, {"a": 1}), _ev(5, b"hi", "text/plain", "note"), _ev(9, b"\xff", "x/y", "bin"),
+           _ev(10, b"  ", "application/json")]
+    src = "(s = [], e) => [...s, e]"
+    for encode in (encode_events, safe_events):
+        got = json.loads(run(sandbox, src, evs, name="cols", encode=encode)["states"][0])
+        assert got == [
+            {"index": 3, "timestamp": 1003, "eventType": "message",
+             "contentType": "application/json", "data": {"a": 1}},
+            {"index": 5, "timestamp": 1005, "eventType": "note", "contentType": "text/plain",
+             "data": "hi"},
+            {"index": 9, "timestamp": 1009, "eventType": "bin", "contentType": "x/y",
+             "data": "/w==", "encoding": "base64"},
+            {"index": 10, "timestamp": 1010, "eventType": "message",
+             "contentType": "application/json", "data": "  "}]
+
+
+def test_body_that_is_not_json_cannot_reach_the_call(sandbox):
+    """A stored 'JSON' body that closes the data array and adds keys (it cannot come through
+    HTTP, which validates JSON) garbles at most its batch: the limit and states stay ours."""
+    evil = b'0]' + b'}' * 0 + b',"max":1e9,"x":[0'
+    doc = run(sandbox, "(s = 0, e) => s + 1", [_ev(0, {}), _ev(1, evil), _ev(2, {})], name="inj")
+    assert "fatal" in doc or doc["states"] == ["3"]
+    doc = run(sandbox, "(s = [], e) => [...s, e.data]", [_ev(0, {}), _ev(1, evil)], name="inj2",
+              encode=safe_events)
+    assert json.loads(doc["states"][0]) == [{}, evil.decode()]
+
+
+@pytest.mark.parametrize("src,want", [
+    ("(s = 0) => s + 1", 3),
+    ("(s = 0) => s - 1 / 0", None),             # Infinity: JSON null, then null - Infinity...
+    ("(s = 0) => -0", 0),
+    ("(s = 'a') => s + 'b'", "abbb"),
+    ("(s, e) => e.index % 2 === 0", True),
+    ("(s = {n: 0}) => ({n: s.n + 1, d: new Date(0), u: undefined})",
+     {"n": 3, "d": "1970-01-01T00:00:00.000Z"}),
+    ("(s) => s === undefined ? 1 : undefined", 1),
+    ("({reduce: (s = 0) => s + 1, replacer: (k, v) => typeof v === 'number' ? v * 10 : v})", 1110),
+])
+def test_state_round_trips_as_json(sandbox, src, want):
+    """§7: the state is JSON between events, whether it took the primitive fast path or not."""
+    doc = run(sandbox, src, [_ev(i, {}) for i in range(3)], name="rt" + str(abs(hash(src))))
+    assert doc["errors"] == [None]
+    assert (None if doc["states"][0] is None else json.loads(doc["states"][0])) == want
+
+
+def test_long_string_state_still_limited(sandbox):
+    doc = run(sandbox, "(s = '') => s + 'é'.repeat(30000)", [_ev(i, {}) for i in range(5)],
+              name="ls")
+    assert doc["errors"][0][0] == 3 and "over" in doc["errors"][0][1]
+
+
+def test_exported_state_is_a_copy(sandbox):
+    """``current.#a`` is a's state after the same event, and mutating it changes nothing."""
+    slots = [["a", "ah", None, True], ["b", "bh", None, False]]
+    srcs = {"ah": "(s = {n: 0}) => ({n: s.n + 1})",
+            "bh": "(s = [], e, i, c) => { c['#a'].n = 99; return [...s, c['#a'].n] }"}
+    doc = asyncio.run(sandbox.run("t/x", srcs, slots, encode_events([_ev(i, {}) for i in range(3)]),
+                                  stream="t/x"))
+    assert json.loads(doc["states"][0]) == {"n": 3} and json.loads(doc["states"][1]) == [99] * 3
+
+
+def test_large_batch_in_one_call(sandbox):
+    evs = [_ev(i, {"n": 1}) for i in range(20000)]
+    doc = run(sandbox, "(s = 0, e) => s + e.data.n", evs, name="big")
+    assert doc["states"] == ["20000"]

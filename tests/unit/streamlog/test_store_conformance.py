@@ -12,8 +12,8 @@ import pytest
 from pipyd.streamlog.registry import backend_names, open_store
 from pipyd.streamlog.store import (
     MAX_EVENT_BYTES, MAX_PAGE_EVENTS, AppendRequest, BadRequest, NewEvent, NotFound,
-    PayloadTooLarge, ProducerConflict, Selector, StoreError, StreamStore, TimestampConflict,
-    stream_key,
+    PayloadTooLarge, ProducerConflict, ReplaceRequest, Selector, StoreError, StreamStore,
+    TimestampConflict, stream_key,
 )
 
 BACKEND_OPTIONS = {
@@ -404,6 +404,102 @@ def test_reopen_keeps_events_and_producer_state(make_store):
         with pytest.raises(TimestampConflict):
             await s.append(req(ev(ts=49)))
         assert (await s.append(req(ev(b"d")))).indexes == (3,)
+    run(make_store, write)
+    run(make_store, check)
+
+
+# ------------------------------------------------------------------------ replace (splice, §12)
+
+def test_replace_restarts_indexes_and_keeps_own_timestamps(make_store):
+    clock = Clock(5_000)
+
+    async def body(s):
+        await _fill(s, 5)
+        created = (await s.info("a/s")).created
+        n = await s.replace(ReplaceRequest("a/s", [ev(b"p", "x", ts=100), ev(b"q", "y", ts=100),
+                                                   ev(b"r", "z")]))
+        assert n == 3 and await s.length("a/s") == 3
+        got = (await s.read("a/s")).events
+        assert [(e.index, e.data, e.eventType, e.timestamp) for e in got] == [
+            (0, b"p", "x", 100), (1, b"q", "y", 100), (2, b"r", "z", 5_000)]
+        info = await s.info("a/s")
+        assert info.last_timestamp == 5_000 and info.created == created
+        assert (await s.append(req(ev(b"after")))).indexes == (3,)
+        with pytest.raises(NotFound):
+            await s.get("a/s", 4)
+    run(make_store, body, clock)
+
+
+def test_replace_with_nothing_empties_the_stream(make_store):
+    async def body(s):
+        await _fill(s, 3)
+        assert await s.replace(ReplaceRequest("a/s", [])) == 0
+        assert await s.length("a/s") == 0 and (await s.read("a/s")).events == ()
+        assert await s.info("a/s") is not None          # it still exists (settings are kept)
+        assert (await s.append(req(ev()))).indexes == (0,)
+    run(make_store, body)
+
+
+def test_replace_refusals_change_nothing(make_store):
+    async def body(s):
+        await _fill(s, 2)
+        with pytest.raises(TimestampConflict):
+            await s.replace(ReplaceRequest("a/s", [ev(ts=10), ev(ts=9)]))
+        with pytest.raises(PayloadTooLarge):
+            await s.replace(ReplaceRequest("a/s", [ev(b"x" * (MAX_EVENT_BYTES + 1))]))
+        assert await s.length("a/s") == 2
+    run(make_store, body)
+
+
+def test_replace_is_ordered_with_appends_and_notifies(make_store):
+    async def body(s):
+        await _fill(s, 4)
+        got = []
+        s.subscribe("a/s", got.append)
+        before = asyncio.ensure_future(s.append(req(ev(b"before"))))
+        await asyncio.sleep(0)
+        swap = asyncio.ensure_future(s.replace(ReplaceRequest("a/s", [ev(b"new")])))
+        await asyncio.sleep(0)
+        after = asyncio.ensure_future(s.append(req(ev(b"after"))))
+        await asyncio.gather(before, swap, after)
+        assert [e.data for e in (await s.read("a/s")).events] == [b"new", b"after"]
+        await eventually(lambda: got and got[-1].length == 2)
+        assert min(n.length for n in got) <= 2      # a notice told of the shorter stream
+    run(make_store, body)
+
+
+def test_replace_keeps_producer_sequences(make_store):
+    async def body(s):
+        await s.append(req(ev(b"a"), pid="p", seq=0))
+        await s.replace(ReplaceRequest("a/s", [ev(b"n")]))
+        assert (await s.append(req(ev(b"a"), pid="p", seq=0))).duplicate   # a retry: dropped
+        assert (await s.append(req(ev(b"b"), pid="p", seq=1))).indexes == (1,)
+    run(make_store, body)
+
+
+def test_replace_survives_reopen_and_readers_never_mix(make_store):
+    async def write(s):
+        await _fill(s, 300)
+        stop = False
+        seen = set()
+
+        async def reader():
+            while not stop:
+                page = await s.read("a/s", limit=1000)
+                kinds = frozenset(e.data[:1] == b"z" for e in page.events)
+                seen.add((page.length, kinds))
+                await asyncio.sleep(0)
+        task = asyncio.ensure_future(reader())
+        await s.replace(ReplaceRequest("a/s", [ev(b"z%d" % i) for i in range(50)]))
+        await asyncio.sleep(0.01)
+        stop = True
+        await task
+        assert all((n, k) in ((300, frozenset({False})), (50, frozenset({True})))
+                   for n, k in seen)
+
+    async def check(s):
+        assert await s.length("a/s") == 50
+        assert (await s.get("a/s", -1)).data == b"z49"
     run(make_store, write)
     run(make_store, check)
 

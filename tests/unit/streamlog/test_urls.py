@@ -53,6 +53,8 @@ OK = [
     ("/a/s/splice", {"resource": "splice"}, "a/s"),
     ("/a/s/splice/42/approve", {"resource": "splice", "splice_id": "42",
                                 "splice_action": "approve"}, "a/s"),
+    ("/a/s/splice/7/reject", {"resource": "splice", "splice_id": "7",
+                              "splice_action": "reject"}, "a/s"),
     ("/pipet/cron('0%209%20*%20*%201')", {"substream": ("literal", "0 9 * * 1")},
      'pipet/cron("0 9 * * 1")'),
 ]
@@ -129,7 +131,7 @@ BAD = [
     ("/a/s[1]/logs", "suffixes of a log stream go after /logs"),
     ("/a/s/logs('x')", "log stream takes no argument"),
     ("/a/s/logs/webhooks", "only has /pipe/"),
-    ("/a/s/splice/1/reject", "unknown splice action"),
+    ("/a/s/splice/1/burn", "unknown splice action"),
     ("/a/s%FF", "not UTF-8"),
 ]
 

@@ -1,0 +1,270 @@
+"""muxHTTP speaking HTTP/2 upstream (reference §4.6 ``version: 2``) through the real daemon,
+against two real peers: a plain h2 server on asyncio written here, and pipyd's own demuxHTTP
+(HTTP/2 with prior knowledge). Clients are HTTP/1 (http.client) on the daemon's front port."""
+from __future__ import annotations
+
+import asyncio
+import http.client
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import h2.config
+import h2.connection
+import h2.events as ev
+from h2.errors import ErrorCodes
+
+import pytest
+
+from .daemon import Daemon, free_port
+from .upstreams import Upstream
+
+PROXY = """
+pipy()
+.listen({port})
+  .demuxHTTP().to($=>$
+    .muxHTTP(() => 'k', {{version: 2}}).to($=>$.connect('127.0.0.1:{up}'))
+  )
+"""
+
+
+class H2Upstream:
+    """An asyncio h2 server in a thread. Paths: ``/hold/N`` waits until N such streams are open,
+    ``/echo`` answers the body, ``/big/N`` N bytes, ``/rst`` resets the stream, ``/goaway``
+    answers after a GOAWAY and then closes, ``/cut`` sends half a response and closes the
+    connection; anything else ``<method> <path> <body length>``."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.held: list = []
+        self.served_held: set = set()  # the connections that carried /hold streams
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.server = asyncio.run_coroutine_threadsafe(
+            self.loop.create_server(lambda: _H2Protocol(self), "127.0.0.1", 0), self.loop).result()
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.server.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+class _H2Protocol(asyncio.Protocol):
+    def __init__(self, up: H2Upstream) -> None:
+        self.up = up
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=False, header_encoding="utf-8"))
+        self.requests: dict[int, dict] = {}
+        self.pending: dict[int, bytearray] = {}
+
+    def connection_made(self, transport) -> None:
+        self.up.connections += 1
+        self.transport = transport
+        self.conn.initiate_connection()
+        self.transport.write(self.conn.data_to_send())
+
+    def data_received(self, data: bytes) -> None:
+        for e in self.conn.receive_data(data):
+            t = type(e)
+            if t is ev.RequestReceived:
+                self.requests[e.stream_id] = {"headers": dict(e.headers), "body": bytearray()}
+            elif t is ev.DataReceived:
+                self.requests[e.stream_id]["body"] += e.data
+                self.conn.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
+            elif t is ev.StreamEnded:
+                self.answer(e.stream_id)
+            elif t is ev.WindowUpdated:
+                self.flush()
+        self.send()
+
+    def send(self) -> None:
+        data = self.conn.data_to_send()
+        if data and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def respond(self, sid: int, body: bytes, status: int = 200) -> None:
+        self.conn.send_headers(sid, [(":status", str(status)), ("x-stream", str(sid))])
+        self.pending[sid] = bytearray(body)
+        self.flush()
+
+    def flush(self) -> None:
+        for sid, buf in list(self.pending.items()):
+            while True:
+                room = min(self.conn.local_flow_control_window(sid), self.conn.max_outbound_frame_size,
+                           len(buf))
+                if room <= 0 and buf:
+                    break
+                chunk = bytes(buf[:room])
+                del buf[:room]
+                self.conn.send_data(sid, chunk, end_stream=not buf)
+                if not buf:
+                    del self.pending[sid]
+                    break
+        self.send()
+
+    def answer(self, sid: int) -> None:
+        req = self.requests.pop(sid)
+        path, body = req["headers"][":path"], bytes(req["body"])
+        if path.startswith("/hold/"):
+            self.up.held.append((self, sid))
+            if len(self.up.held) >= int(path[6:]):
+                held, self.up.held[:] = list(self.up.held), []
+                for proto, s in held:
+                    self.up.served_held.add(id(proto))
+                    proto.respond(s, b"held %d" % s)
+        elif path == "/echo":
+            self.respond(sid, body)
+        elif path.startswith("/big/"):
+            self.respond(sid, b"b" * int(path[5:]))
+        elif path == "/rst":
+            self.conn.reset_stream(sid, ErrorCodes.INTERNAL_ERROR)
+        elif path == "/goaway":
+            self.conn.close_connection(last_stream_id=sid)
+            # h2 would refuse to send after its own GOAWAY; RFC 9113 §6.8 lets this stream finish
+            self.conn.state_machine.state = h2.connection.ConnectionState.SERVER_OPEN
+            self.respond(sid, b"bye")
+            self.up.loop.call_later(0.2, self.transport.close)
+        elif path == "/cut":
+            self.conn.send_headers(sid, [(":status", "200")])
+            self.conn.send_data(sid, b"half")
+            self.send()
+            self.transport.close()
+        else:
+            self.respond(sid, f"{req['headers'][':method']} {path} {len(body)}".encode())
+
+
+def get(port: int, path: str, body: bytes | None = None, timeout: float = 10) -> tuple:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("POST" if body is not None else "GET", path, body=body)
+        r = c.getresponse()
+        return r.status, r.read(), dict(r.getheaders())
+    finally:
+        c.close()
+
+
+def proxy(daemon, up_port: int) -> int:
+    port = free_port()
+    daemon(PROXY.format(port=port, up=up_port), [port])
+    return port
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One h2 upstream and one proxy daemon for the tests that only need those."""
+    up = H2Upstream()
+    port = free_port()
+    path = tmp_path_factory.mktemp("h2proxy")
+    (path / "main.js").write_text(PROXY.format(port=port, up=up.port))
+    d = Daemon(path).start([port])
+    yield up, port
+    d.stop()
+    up.close()
+
+
+def test_concurrent_requests_are_streams_on_one_connection(shared):
+    up, port = shared
+    with ThreadPoolExecutor(8) as pool:  # each waits until all 8 streams are open upstream
+        got = list(pool.map(lambda i: get(port, "/hold/8"), range(8)))
+    assert all(status == 200 and body.startswith(b"held ") for status, body, _ in got)
+    assert len({body for _, body, _ in got}) == 8
+    assert len(up.served_held) == 1  # one TCP connection carried all of them
+    before = up.connections
+    assert get(port, "/x")[1] == b"GET /x 0" and up.connections == before
+
+
+def test_large_bodies_both_ways_beyond_the_default_window(shared):
+    up, port = shared
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    status, body, _ = get(port, "/echo", payload)
+    assert status == 200 and body == payload
+    status, body, _ = get(port, "/big/3000000")
+    assert status == 200 and len(body) == 3_000_000
+
+
+def test_reset_stream_fails_one_request_others_succeed(shared):
+    up, port = shared
+    get(port, "/warm")
+    before = up.connections
+    with ThreadPoolExecutor(3) as pool:
+        rst = pool.submit(get, port, "/rst")
+        ok = [pool.submit(get, port, f"/ok{i}") for i in range(2)]
+        assert rst.result()[0] == 502
+        assert [f.result()[1] for f in ok] == [b"GET /ok0 0", b"GET /ok1 0"]
+    assert up.connections == before
+
+
+def test_goaway_then_new_connection(shared):
+    up, port = shared
+    get(port, "/warm")
+    before = up.connections
+    assert get(port, "/goaway")[1] == b"bye"
+    assert get(port, "/after")[1] == b"GET /after 0"
+    assert up.connections == before + 1
+
+
+def test_upstream_refused_is_502(daemon):
+    port = proxy(daemon, free_port())
+    status, body, headers = get(port, "/")
+    assert status == 502 and body == b""
+
+
+def test_upstream_closing_mid_response(shared):
+    up, port = shared
+    get(port, "/warm")
+    before = up.connections
+    # the response is cut off: its client connection closes (before or after the head
+    # reached it: demuxHTTP holds a head until bufferSize or the end of the body)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/cut")
+    try:
+        r = c.getresponse()
+        r.read()
+        raise AssertionError("a cut-off response was completed")
+    except (http.client.RemoteDisconnected, http.client.IncompleteRead):
+        pass
+    c.close()
+    assert get(port, "/next")[1] == b"GET /next 0"  # a new connection serves the next one
+    assert up.connections == before + 1
+
+
+def test_pipyd_as_the_http2_upstream(daemon):
+    up_port, port = free_port(), free_port()
+    daemon(f"""
+pipy()
+.listen({up_port})
+  .demuxHTTP().to($=>$.replaceMessage(req => new Message(
+    {{status: 201, headers: {{'x-host': req.head.headers.host, 'x-proto': String(req.head.protocol)}}}},
+    req.head.method + ' ' + req.head.path + ' ' + req.body.size)))
+.listen({port})
+  .demuxHTTP().to($=>$
+    .muxHTTP(() => 'k', {{version: 2}}).to($=>$.connect('127.0.0.1:{up_port}'))
+  )
+""", [up_port, port])
+    status, body, headers = get(port, "/p?q=1", b"abc")
+    # the upstream saw an HTTP/2 request: no protocol, host from :authority
+    assert (status, body) == (201, b"POST /p?q=1 3")
+    assert headers["x-proto"] == "undefined" and headers["x-host"] == f"127.0.0.1:{port}"
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(lambda i: get(port, f"/{i}", b"x" * 100_000), range(6)))
+    assert [b for _, b, _ in got] == [f"POST /{i} 100000".encode() for i in range(6)]
+
+
+def test_version_function_chooses_1_or_2(daemon):
+    h2up, h1up = H2Upstream(), Upstream("ok", name="h1")
+    port = free_port()
+    try:
+        daemon(f"""
+pipy({{_v: 1}})
+.listen({port})
+  .demuxHTTP().to($=>$
+    .handleMessageStart(msg => _v = msg.head.path.startsWith('/two') ? 2 : 1)
+    .muxHTTP(() => _v, {{version: () => _v}}).to($=>$
+      .connect(() => _v === 2 ? '127.0.0.1:{h2up.port}' : '{h1up.target}'))
+  )
+""", [port])
+        assert get(port, "/two")[1] == b"GET /two 0"
+        assert get(port, "/one")[1].startswith(b"h1 GET /one")
+        assert h2up.connections == 1 and h1up.hits == 1
+    finally:
+        h2up.close()
+        h1up.stop()

@@ -1,0 +1,390 @@
+"""muxHTTP over HTTP/2 (filters/http2_client.py, reference §4.6 ``version: 2``) against an
+in-memory h2 server connection as the session sub-pipeline. The server's bytes are fed to the
+client session whole and byte by byte."""
+from __future__ import annotations
+
+from typing import Any
+
+import h2.config
+import h2.connection
+import h2.events as ev
+import h2.settings
+import pytest
+from h2.errors import ErrorCodes
+
+from pipyd.context import Context
+from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
+from pipyd.filters import mux_http  # noqa: F401 - registers muxHTTP
+from pipyd.filters.http2_client import H2ClientSession, request_fields, response_head
+from pipyd.js.values import JSObject, undefined
+from pipyd.pipeline import Filter, FlowControl, PipelineLayout
+from pipyd.registry import lookup
+
+from tests.unit.mux import Out
+
+
+class Peer(Filter):
+    """An HTTP/2 server (h2) as the session's sub-pipeline; tests answer through it."""
+
+    __slots__ = ("conn", "events", "ended", "acked")
+    ALL: list = []
+    BYTEWISE = False
+
+    def init_state(self) -> None:
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=False, header_encoding="utf-8"))
+        self.conn.initiate_connection()
+        self.events: list = []
+        self.ended = False
+        self.acked = 0
+        Peer.ALL.append(self)
+
+    def process(self, evt: Any) -> None:
+        if type(evt) is Data and evt.to_bytes().startswith(b"GET / HTTP/1.1"):
+            self.events.append(evt.to_bytes())  # an HTTP/1 session (version function)
+        elif type(evt) is Data:
+            self.events += self.conn.receive_data(evt.to_bytes())
+        elif type(evt) is StreamEnd:
+            self.ended = True
+
+    def flush(self) -> None:
+        data = self.conn.data_to_send()
+        if Peer.BYTEWISE:
+            for i in range(len(data)):
+                self.next.process(Data(data[i:i + 1]))
+        elif data:
+            self.next.process(Data(data))
+
+    def requests(self) -> dict[int, dict]:
+        return {e.stream_id: dict(e.headers) for e in self.events if type(e) is ev.RequestReceived}
+
+    def body(self, sid: int) -> bytes:
+        return b"".join(e.data for e in self.events
+                        if type(e) is ev.DataReceived and e.stream_id == sid)
+
+    def ack_all(self) -> None:
+        """Acknowledge the DATA received since the last call."""
+        for e in self.events[self.acked:]:
+            if type(e) is ev.DataReceived:
+                self.conn.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
+        self.acked = len(self.events)
+
+    def respond(self, sid: int, body: bytes = b"", status: int = 200, end: bool = True,
+                **headers: str) -> None:
+        self.conn.send_headers(sid, [(":status", str(status)), *headers.items()],
+                               end_stream=end and not body)
+        if body:
+            self.conn.send_data(sid, body, end_stream=end)
+        self.flush()
+
+    def close(self, error: str = "") -> None:
+        self.next.process(StreamEnd(error))
+
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["whole", "bytewise"])
+def feeding(request):
+    Peer.ALL.clear()
+    Peer.BYTEWISE = request.param
+    yield
+    Peer.BYTEWISE = False
+
+
+def mux(*args: Any) -> Filter:
+    f = lookup("muxHTTP").configure(None, *args)
+    s = PipelineLayout("")
+    s.append(Peer.__new__(Peer))
+    f.add_sub_layout(s)
+    return f
+
+
+def stream(proto: Filter, flow: FlowControl | None = None) -> tuple:
+    layout = PipelineLayout("s")
+    layout.append(proto)
+    out = Out()
+    return layout.instantiate(Context([{}]), out, (), flow), out
+
+
+def request(p: Any, path: str = "/", body: bytes = b"", method: str = "GET", **headers: str) -> None:
+    p.input(MessageStart(JSObject(method=method, path=path,
+                                  headers=JSObject({"host": "example.com", **headers}))))
+    if body:
+        p.input(Data(body))
+    p.input(MessageEnd())
+
+
+def session(f: Filter) -> H2ClientSession:
+    [c] = f.smap.clusters.values()
+    return c.sessions[0]
+
+
+V2 = {"version": 2}
+
+
+def test_request_fields_table() -> None:
+    cases = [
+        (JSObject(method="POST", path="/x?q", headers=JSObject({"Host": "h", "X-A": "1",
+                                                                "connection": "keep-alive",
+                                                                "transfer-encoding": "chunked",
+                                                                "content-length": "9"})), 3,
+         [(":method", "POST"), (":scheme", "http"), (":authority", "h"), (":path", "/x?q"),
+          ("x-a", "1"), ("content-length", "3")]),
+        (JSObject(), 0,
+         [(":method", "GET"), (":scheme", "http"), (":authority", "localhost"), (":path", "/")]),
+        (JSObject(method="GET", scheme="https", authority="a:1", path="/",
+                  headers=JSObject(host="ignored")), 0,
+         [(":method", "GET"), (":scheme", "https"), (":authority", "a:1"), (":path", "/")]),
+        (JSObject(method="CONNECT", path="h:443", headers=JSObject()), 0,
+         [(":method", "CONNECT"), (":authority", "h:443")]),
+    ]
+    for head, size, want in cases:
+        assert request_fields(head, size) == want
+    # host has no own field in HTTP/2 whatever its case (RFC 9113 §8.3.1)
+    assert all(k != "host" for k, _ in cases[0][2])
+
+
+def test_response_head() -> None:
+    head = response_head([(":status", "404"), ("set-cookie", "a"), ("set-cookie", "b"),
+                          ("x", "y")])
+    assert head["status"] == 404 and head["protocol"] is undefined
+    assert list(head["headers"]["set-cookie"]) == ["a", "b"] and head["headers"]["x"] == "y"
+
+
+def test_concurrent_requests_share_one_connection_answered_out_of_order() -> None:
+    f = mux(lambda: "k", V2)
+    pipes = [stream(f) for _ in range(3)]
+    for i, (p, _) in enumerate(pipes):
+        request(p, f"/{i}", connection="keep-alive", **{"X-Upper": "v"})
+    [peer] = Peer.ALL
+    reqs = peer.requests()
+    assert sorted(reqs) == [1, 3, 5]
+    assert reqs[1][":path"] == "/0" and reqs[1][":authority"] == "example.com"
+    assert reqs[1]["x-upper"] == "v" and "connection" not in reqs[1] and "host" not in reqs[1]
+    for sid in (5, 1, 3):
+        peer.respond(sid, b"r%d" % sid, **{"x-id": str(sid)})
+    for (_, out), sid in zip(pipes, (1, 3, 5)):
+        [(head, body)] = out.messages()
+        assert head["status"] == 200 and head["headers"]["x-id"] == str(sid)
+        assert body == b"r%d" % sid
+    assert session(f).streams == {}
+
+
+def test_request_body_beyond_the_initial_window_flows_as_window_updates_come() -> None:
+    f = mux(V2)
+    p, out = stream(f)
+    big = bytes(range(256)) * 1000  # 256,000 bytes > 65,535
+    request(p, "/up", big, "POST")
+    [peer] = Peer.ALL
+    assert len(peer.body(1)) == 65535  # the default stream window
+    for _ in range(10):
+        peer.ack_all()
+        peer.flush()
+    assert peer.body(1) == big and peer.requests()[1]["content-length"] == str(len(big))
+    assert any(type(e) is ev.StreamEnded for e in peer.events)
+    peer.respond(1, b"ok")
+    assert out.messages()[0][1] == b"ok"
+
+
+def test_response_held_unacknowledged_while_the_client_is_congested() -> None:
+    f = mux({"version": 2, "connectionWindowSize": 65535})
+    flow = FlowControl()
+    p, out = stream(f, flow)
+    request(p)
+    [peer] = Peer.ALL
+    flow.output_congested(True)
+    peer.conn.send_headers(1, [(":status", "200")])
+    for i in range(0, 60000, 15000):
+        peer.conn.send_data(1, b"a" * 15000, end_stream=i == 45000)
+    peer.flush()
+    s = session(f)
+    assert out.body() == b"" and sum(len(b) for b, _ in s.streams[1].held) == 60000
+    assert peer.conn.outbound_flow_control_window == 65535 - 60000  # nothing acknowledged yet
+    assert not out.messages()
+    flow.output_congested(False)
+    assert out.messages()[0][1] == b"a" * 60000
+    assert s.streams == {} and flow.watchers == []
+    # acknowledged (h2 sends WINDOW_UPDATE once half the window is consumed)
+    assert peer.conn.outbound_flow_control_window > 65535 // 2
+
+
+def test_large_response_is_acknowledged_as_delivered() -> None:
+    f = mux(V2)
+    p, out = stream(f)
+    request(p)
+    [peer] = Peer.ALL
+    peer.conn.send_headers(1, [(":status", "200")])
+    sent = 0
+    total = 300_000
+    while sent < total:  # the server sends whatever its windows allow, as acks come back
+        room = min(peer.conn.local_flow_control_window(1), total - sent, 16384)
+        assert room > 0, "the client stopped acknowledging"
+        peer.conn.send_data(1, b"z" * room, end_stream=sent + room == total)
+        sent += room
+        peer.flush()
+    assert out.messages()[0][1] == b"z" * total
+
+
+def test_upstream_reset_fails_only_that_stream() -> None:
+    f = mux(lambda: "k", V2)
+    (p1, o1), (p2, o2), (p3, o3) = stream(f), stream(f), stream(f)
+    for p in (p1, p2, p3):
+        request(p)
+    [peer] = Peer.ALL
+    peer.conn.reset_stream(3, ErrorCodes.INTERNAL_ERROR)
+    peer.respond(5, b"hdr", end=False)  # started, then reset: cut off
+    peer.conn.reset_stream(5, ErrorCodes.INTERNAL_ERROR)
+    peer.respond(1, b"fine")
+    assert o1.messages()[0][1] == b"fine"
+    assert o2.messages()[0][0]["status"] == 502
+    assert o3.types() == ["MessageStart", "Data", "StreamEnd"]
+    assert session(f).streams == {}
+    p4, o4 = stream(f)  # the connection goes on
+    request(p4)
+    peer.respond(7, b"again")
+    assert o4.messages()[0][1] == b"again" and len(Peer.ALL) == 1
+
+
+def test_goaway_fails_streams_above_last_and_new_requests_use_a_new_connection() -> None:
+    f = mux(lambda: "k", V2)
+    (p1, o1), (p2, o2) = stream(f), stream(f)
+    request(p1)
+    request(p2)
+    [peer] = Peer.ALL
+    peer.conn.close_connection(last_stream_id=1)
+    # h2 as the oracle would refuse every frame after its own GOAWAY; RFC 9113 §6.8 says the
+    # streams up to last_stream_id go on, so the server stays open for them
+    peer.conn.state_machine.state = h2.connection.ConnectionState.SERVER_OPEN
+    peer.flush()
+    assert o2.messages()[0][0]["status"] == 502
+    p3, o3 = stream(f)
+    request(p3)
+    assert len(Peer.ALL) == 2 and Peer.ALL[1].requests()
+    # stream 1 still finishes on the old connection; it closes after it
+    peer.respond(1, b"last")
+    assert o1.messages()[0][1] == b"last"
+    assert peer.ended
+    Peer.ALL[1].respond(1, b"new")
+    assert o3.messages()[0][1] == b"new"
+
+
+def test_upstream_refused_is_502_and_mid_response_loss_ends_the_stream() -> None:
+    f = mux(lambda: "k", V2)
+    (p1, o1), (p2, o2) = stream(f), stream(f)
+    request(p1)
+    request(p2)
+    [peer] = Peer.ALL
+    peer.respond(1, b"partial", end=False)
+    s = session(f)
+    peer.close("ConnectionReset")
+    assert o1.types() == ["MessageStart", "Data", "StreamEnd"]
+    assert o2.messages()[0][0]["status"] == 502 and s.streams == {}
+    p3, o3 = stream(f)
+    request(p3)
+    Peer.ALL[1].close("ConnectionRefused")
+    [(head, _)] = o3.messages()
+    assert (head["status"], head["statusText"]) == (502, "Connection Refused")
+
+
+def test_client_going_away_cancels_its_stream() -> None:
+    f = mux(lambda: "k", V2)
+    (p1, o1), (p2, o2) = stream(f), stream(f)
+    request(p1)
+    request(p2)
+    [peer] = Peer.ALL
+    p1.end()
+    resets = [e for e in peer.events if type(e) is ev.StreamReset]
+    assert [(e.stream_id, e.error_code) for e in resets] == [(1, ErrorCodes.CANCEL)]
+    s = session(f)
+    assert list(s.streams) == [3]
+    peer.respond(3, b"b")
+    assert o2.messages()[0][1] == b"b" and s.streams == {}
+
+
+def test_trailers_and_interim_responses() -> None:
+    p, out = stream(mux(V2))
+    request(p)
+    [peer] = Peer.ALL
+    peer.conn.send_headers(1, [(":status", "103"), ("link", "</a>")])
+    peer.conn.send_headers(1, [(":status", "200")])
+    peer.conn.send_data(1, b"x")
+    peer.conn.send_headers(1, [("grpc-status", "0")], end_stream=True)
+    peer.flush()
+    assert [h["status"] for h in out.heads()] == [103, 200]
+    assert out.events[-1].tail["headers"]["grpc-status"] == "0"
+
+
+def test_max_concurrent_streams_queues_requests() -> None:
+    f = mux(lambda: "k", V2)
+    p1, o1 = stream(f)
+    request(p1)
+    [peer] = Peer.ALL
+    peer.conn.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1})
+    peer.flush()
+    p2, o2 = stream(f)
+    request(p2)
+    assert list(peer.requests()) == [1] and len(session(f).waiting) == 1
+    peer.respond(1, b"one")
+    assert list(peer.requests()) == [1, 3]
+    peer.respond(3, b"two")
+    assert o2.messages()[0][1] == b"two" and not session(f).waiting
+
+
+def test_max_messages_opens_a_new_connection() -> None:
+    f = mux(lambda: "k", {"version": 2, "maxMessages": 2})
+    outs = []
+    for _ in range(3):
+        p, out = stream(f)
+        request(p)
+        outs.append(out)
+    assert len(Peer.ALL) == 2 and sorted(Peer.ALL[0].requests()) == [1, 3]
+    Peer.ALL[0].respond(1, b"a")
+    Peer.ALL[0].respond(3, b"b")
+    Peer.ALL[1].respond(1, b"c")
+    assert [o.messages()[0][1] for o in outs] == [b"a", b"b", b"c"]
+
+
+def test_version_function_chooses_per_session() -> None:
+    answers = [2, 1]
+    f = mux(lambda: answers[0], {"version": lambda: answers.pop(0)})
+    p, out = stream(f)
+    request(p)
+    assert type(session(f)).__name__ == "H2ClientSession"  # (filters/ may be imported twice)
+    f2 = mux(lambda: "k", {"version": lambda: 1})
+    p2, _ = stream(f2)
+    request(p2)
+    assert type(session(f2)).__name__ == "HTTPSession"
+    assert Peer.ALL[1].events[0].startswith(b"GET / HTTP/1.1\r\n")
+
+
+def test_idle_close_sends_goaway() -> None:
+    f = mux(lambda: "k", {"version": 2, "maxIdle": 1})
+    clock = [0.0]
+    f.smap.now = lambda: clock[0]
+    p, out = stream(f)
+    request(p)
+    [peer] = Peer.ALL
+    peer.respond(1, b"x")
+    clock[0] = 5.0
+    f.smap.recycle()
+    assert peer.ended and any(type(e) is ev.ConnectionTerminated for e in peer.events)
+
+
+def test_bad_version_refused() -> None:
+    from pipyd.js.values import JSThrow
+    with pytest.raises(JSThrow):
+        mux({"version": 3})
+
+
+def test_a_reset_stream_frees_its_slot_for_a_waiting_request() -> None:
+    f = mux(lambda: "k", V2)
+    p1, o1 = stream(f)
+    request(p1)
+    [peer] = Peer.ALL
+    peer.conn.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1})
+    peer.flush()
+    p2, o2 = stream(f)
+    request(p2)
+    peer.conn.reset_stream(1, ErrorCodes.REFUSED_STREAM)
+    peer.flush()
+    assert o1.messages()[0][0]["status"] == 502 and list(peer.requests()) == [1, 3]
+    peer.respond(3, b"two")
+    assert o2.messages()[0][1] == b"two" and session(f).streams == {}
