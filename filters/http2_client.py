@@ -20,9 +20,11 @@ borrower are streams on it, answered concurrently (no FIFO as in HTTP/1):
   congested) that stream's DATA is held unacknowledged, which the stream window bounds, and
   other streams go on. Request DATA waits in the stream's buffer until the windows open.
 - ends: an upstream RST_STREAM fails that stream only (an error response before the response
-  head, ``StreamEnd`` after it); GOAWAY fails the streams above its last stream id, lets the
-  others finish, and takes the session out of its cluster so new requests open a new
-  connection; the connection failing or closing answers every stream as HTTP/1 does (§4.6 error
+  head, ``StreamEnd`` after it) -- except REFUSED_STREAM, which says the request was not
+  processed (RFC 9113 §8.7), so it is sent again, once, on this connection (on a new one if
+  this one is going away); GOAWAY lets the streams up to its last stream id finish, sends the
+  ones above it (also unprocessed, §6.8) once more and the queued ones for the first time on a
+  new connection, and takes the session out of its cluster so new requests open one too; the connection failing or closing answers every stream as HTTP/1 does (§4.6 error
   responses; a clean close before the head: the empty 200); a client that goes away (its
   muxHTTP is reset) cancels its stream (RST_STREAM CANCEL). Every path removes the stream from
   ``streams`` and acknowledges what it held, so neither the table nor the windows leak.
@@ -31,6 +33,7 @@ borrower are streams on it, answered concurrently (no FIFO as in HTTP/1):
 """
 from __future__ import annotations
 
+import gc
 from collections import deque
 from typing import Any
 
@@ -46,7 +49,7 @@ from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.js.coerce import to_string
 from pipyd.js.values import JSObject, undefined
 
-from .http2_server import _fields, request_head
+from .http2_server import header_fields, request_head
 from .mux import MuxSession
 from .mux_http import Exchange, HTTPSession
 
@@ -69,7 +72,7 @@ class _GracefulGoaway(h2.connection.H2ConnectionStateMachine):
 def request_fields(head: Any, size: int) -> list:
     """The HTTP/2 header list of a §4.1 request head whose body is ``size`` bytes."""
     h = head.get("headers")
-    rest = _fields(h, []) if isinstance(h, dict) else []
+    rest = header_fields(h, []) if isinstance(h, dict) else []
     host = None
     for i, (k, v) in enumerate(rest):
         if k == "host":  # §8.3.1: :authority carries it; the field is not sent
@@ -111,12 +114,15 @@ class ClientStream:
     """One request on the connection: what is still to send and what is held for its client."""
 
     __slots__ = ("ex", "id", "fields", "out", "out_size", "started", "held", "end_held", "tail",
-                 "watched", "resume_fn")
+                 "watched", "resume_fn", "request", "retried")
 
-    def __init__(self, ex: Exchange, fields: list, body: list[bytes], size: int) -> None:
+    def __init__(self, ex: Exchange, fields: list, request: tuple) -> None:
         self.ex = ex
         self.id = 0
         self.fields = fields
+        self.request = request  # (head, body, size, is_head): to send it again (§8.7)
+        self.retried = False
+        body, size = request[1], request[2]
         self.out: deque = deque(body)
         self.out_size = size
         self.started = False  # the final response head was passed on
@@ -153,31 +159,59 @@ class H2ClientSession(MuxSession):
     # -- requests (muxHTTP calls send() as for HTTPSession) --
 
     def send(self, ex: Exchange, head: Any, body: list[bytes], size: int, is_head: bool) -> None:
-        if self.goaway:
-            return self._reroute(ex, head, body, size, is_head)
-        ex.session = self
-        self.messages += 1
         try:
             fields = request_fields(head, size)
         except Exception as e:  # a script value that cannot be a header
             log.error(f"[muxHTTP] bad request head: {e}")
+            ex.session = self
             return _answer(ex, "WriteError")
-        st = ClientStream(ex, fields, body, size)
+        self.admit(ClientStream(ex, fields, (head, body, size, is_head)))
+
+    def admit(self, st: ClientStream) -> None:
+        """Open a stream for ``st`` now, or queue it until a stream slot is free."""
+        if self.goaway or self.dead:
+            return self._reroute(st)
+        st.ex.session = self
+        self.messages += 1
         if self.h2.open_outbound_streams < self.h2.remote_settings.max_concurrent_streams:
             self._open(st)
+        elif st.retried:
+            self.waiting.appendleft(st)  # it was first in line before
         else:
             self.waiting.append(st)
         self._write()
 
-    def _reroute(self, ex: Exchange, head: Any, body: list[bytes], size: int, is_head: bool) -> None:
+    def _reroute(self, st: ClientStream) -> None:
         """A request for a connection that got GOAWAY goes to a new one (RFC 9113 §6.8)."""
-        o = ex.owner
+        ex = st.ex
+        o = ex.owner if ex is not None else None
         if o is None:
             return
         if o.session is self:
             o.session = None
             o.smap.give_back(self)
-        o.acquire().send(ex, head, body, size, is_head)
+        s = o.acquire()
+        admit = getattr(s, "admit", None)  # another HTTP/2 session keeps the retry count
+        if admit is not None:
+            admit(st)
+        else:  # a version function chose HTTP/1 this time
+            s.send(ex, *st.request)
+
+    def _retry(self, st: ClientStream) -> bool:
+        """Send again a request the server did not process (RFC 9113 §8.7): REFUSED_STREAM, or
+        a stream above a GOAWAY's last stream id. Once only, so that a server refusing
+        everything still gets its client an answer (502)."""
+        ex = st.ex
+        if st.retried or st.started or ex is None or ex.done or ex.owner is None:
+            return False
+        self._free(st)
+        st.retried = True
+        st.id = 0
+        st.tail = None
+        st.out = deque(st.request[1])
+        st.out_size = st.request[2]
+        self.admit(st)
+        return True
 
     def _open(self, st: ClientStream) -> None:
         conn = self.h2
@@ -189,7 +223,6 @@ class H2ClientSession(MuxSession):
             log.debug(f"[muxHTTP] cannot open an HTTP/2 stream: {e}")
             self.isolate()  # e.g. stream ids used up: new requests need a new connection
             return self._fail(st, "WriteError")
-        st.fields = None
         self.streams[sid] = st
         if st.out:
             self._flush(st)
@@ -305,7 +338,8 @@ class H2ClientSession(MuxSession):
                     self._emit(st, MessageEnd())
         elif t is ev.StreamReset:
             st = self.streams.get(e.stream_id)
-            if st is not None:
+            if st is not None and not (e.error_code == ErrorCodes.REFUSED_STREAM
+                                       and self._retry(st)):
                 self._fail(st, "ConnectionReset")
         elif t is ev.ConnectionTerminated:
             self._goaway(e.last_stream_id)
@@ -425,10 +459,11 @@ class H2ClientSession(MuxSession):
         self.isolate()  # new requests open a new connection
         last = last_stream_id if last_stream_id is not None else (1 << 31)
         for st in [s for s in self.streams.values() if s.id > last]:
-            self._fail(st, "ConnectionReset")
+            if not self._retry(st):  # (goaway is set: on a new connection)
+                self._fail(st, "ConnectionReset")
         waiting, self.waiting = self.waiting, deque()
-        for st in waiting:
-            self._fail(st, "ConnectionReset")
+        for st in waiting:  # never sent: they go to the new connection as they are
+            self._reroute(st)
 
     def _maybe_done(self) -> None:
         """After GOAWAY, the connection closes when its last stream is done."""
@@ -476,4 +511,22 @@ class H2ClientSession(MuxSession):
             p.input(d)
 
 
-__all__ = ["H2ClientSession", "ClientStream", "request_fields", "response_head"]
+def dump_sessions() -> list[str]:
+    """The admin's ``/dump/http2`` client part: every live session and its stream table.
+    Found by one walk of the collector's objects, on request only (no registry to keep on
+    the connection path)."""
+    live = [o for o in gc.get_objects() if type(o) is H2ClientSession and not o.dead]
+    lines = [f"{len(live)} sessions, {sum(len(s.streams) for s in live)} open streams, "
+             f"{sum(len(s.waiting) for s in live)} waiting for a stream slot"]
+    for s in live:
+        lines.append(f"  session: {s.messages} messages, {s.shares} borrowers, "
+                     f"{len(s.streams)} streams, {len(s.waiting)} waiting"
+                     + ("  (going away)" if s.goaway else ""))
+        for sid, st in list(s.streams.items()):
+            state = "responding" if st.started else "waiting for the response"
+            lines.append(f"    stream {sid}: {state}  {st.out_size}B to send  "
+                         f"{len(st.held)} frames held")
+    return lines
+
+
+__all__ = ["H2ClientSession", "ClientStream", "dump_sessions", "request_fields", "response_head"]

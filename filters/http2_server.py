@@ -105,7 +105,7 @@ def request_head(headers: list) -> JSObject:
                     authority=authority, path=path)
 
 
-def _fields(headers: Any, out: list) -> list:
+def header_fields(headers: Any, out: list) -> list:
     """Script headers as HTTP/2 fields: lower-case names, connection-specific ones dropped,
     ``set-cookie`` arrays one field each, CR/LF-bearing fields dropped (as HTTP/1 encoding)."""
     if isinstance(headers, dict):
@@ -420,7 +420,7 @@ class Http2Connection:
             if status < 200:
                 if status != 101:  # interim (1xx) responses go out at once
                     self._call(s, self.h2.send_headers, s.id,
-                               _fields(head.get("headers"), [(":status", str(status))]))
+                               header_fields(head.get("headers"), [(":status", str(status))]))
             else:
                 s.response = head
         elif t is MessageEnd:
@@ -428,7 +428,7 @@ class Http2Connection:
                 return
             tail = evt.tail
             if isinstance(tail, dict) and isinstance(tail.get("headers"), dict):
-                s.trailers = _fields(tail["headers"], [])
+                s.trailers = header_fields(tail["headers"], [])
             s.ending = True
             if not s.headers_sent:
                 self._send_headers(s, s.out_size)
@@ -458,7 +458,7 @@ class Http2Connection:
                 fields.append(("content-length", to_string(cl)))
         elif length is not None:
             fields.append(("content-length", str(length)))
-        _fields(headers, fields)
+        header_fields(headers, fields)
         end = s.ending and not s.out and s.trailers is None
         self._call(s, self.h2.send_headers, s.id, fields, end)
         if end:
@@ -599,4 +599,4 @@ class Http2Connection:
         self._end_finished()
 
 
-__all__ = ["Http2Connection", "H2Stream", "PREFACE", "request_head", "window_options"]
+__all__ = ["Http2Connection", "H2Stream", "PREFACE", "header_fields", "request_head", "window_options"]

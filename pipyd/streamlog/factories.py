@@ -15,8 +15,10 @@ Reducers PUT on a factory apply to every substream, each with its own partition 
 (reducers.py §8 partitions); ``GET`` of the factory's reducer without an argument answers
 ``{argument: state}``. Webhooks on a factory deliver every substream's events, each its own
 cursor, with ``Event-Substream`` (webhooks.py). A new substream reaches them all through
-``substream_created``; ``GET /{acct}/{strm}/logs?substreams=all`` merges the substreams' logs
-(reducer errors of a partition are in its substream's ``/logs``).
+``substream_created``, whichever writer created it (HTTP, ``streamlog.append``, a pipe, a reducer's
+``dispatch``: each reports its appends to ``appended``); ``GET /{acct}/{strm}/logs?substreams=all``
+merges the substreams' logs. Reducer errors of a partition are in its substream's ``/logs`` and,
+naming the substream, in the factory's own ``/logs`` (the factory defined the reducer).
 
 Account substreams: ``/eric/events(bob)`` names account ``bob``. When the factory's
 ``accountSubstreams`` is ``"write"`` (or ``"readwrite"``) a request bearing one of ``bob``'s API
@@ -29,15 +31,17 @@ every worker sees one truth and a restart loses nothing (the webhooks.py model).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .store import (AppendRequest, BadRequest, Conflict, NewEvent, RESERVED_ACCOUNT,
-                    Selector, StreamStore, stream_key)
+from .store import (AppendRequest, AppendResult, BadRequest, Conflict, NewEvent,
+                    RESERVED_ACCOUNT, Selector, StreamStore, stream_key)
 
 __all__ = ["StreamSettings", "StreamConfigs", "configs_for", "route", "before_append",
-           "after_append", "may_write_account_substream", "bearer", "read_json"]
+           "after_append", "appended", "appended_soon", "stream_created", "watch",
+           "may_write_account_substream", "bearer", "read_json"]
 
 _ACCESS = {"none": frozenset(), "read": frozenset({"read"}), "write": frozenset({"write"}),
            "readwrite": frozenset({"read", "write"})}
@@ -146,27 +150,85 @@ async def before_append(api: Any, url: Any, events: list) -> None:
 
 
 async def after_append(api: Any, url: Any, indexes: tuple, duplicate: bool) -> None:
-    """After a committed push: a new stream is an account mutation (§11), a new substream may
-    start factory pipes."""
-    if duplicate or not indexes or indexes[0] != 0 or url.logs:
+    """After a committed HTTP push: what every writer reports (``appended``)."""
+    watch(api)
+    if not duplicate and indexes and indexes[0] == 0 and not url.logs:
+        await stream_created(api.store, url.key)
+
+
+# ------------------------------------------------------------------------------ new streams
+# Every writer reports a committed append here: HTTP pushes (after_append), ``streamlog.append``
+# (jsapi.py), pipe copies (pipes.py) and reducer ``dispatch`` (reducers.run_effects). The append
+# that got index 0 created its stream, and only one append can (indexes are never reused, a
+# producer repeat is ``duplicate``), so each creation is signalled exactly once per store.
+# Webhook managers belong to APIs, not to the store: each API that serves a request or a
+# script registers its own (``watch``), so writes made without an API reach them too.
+
+_HOOKS: dict[int, tuple[StreamStore, list]] = {}
+
+
+def watch(api: Any) -> None:
+    """Remember ``api``'s webhook manager as one to tell of its store's new substreams."""
+    store, hooks = api.store, api.webhooks
+    hit = _HOOKS.get(id(store))
+    if hit is None or hit[0] is not store:
+        hit = _HOOKS[id(store)] = (store, [])
+    for known in hit[1]:
+        if known is hooks:
+            return
+    hit[1].append(hooks)
+
+
+async def appended(store: StreamStore, key: str, result: AppendResult) -> None:
+    """A writer's report of a committed append of ``result`` to stream ``key``."""
+    if not result.duplicate and result.indexes and result.indexes[0] == 0:
+        await stream_created(store, key)
+
+
+_ANNOUNCING: set = set()    # tasks of appended_soon (a strong reference until they finish)
+
+
+def appended_soon(store: StreamStore, key: str, result: AppendResult) -> None:
+    """``appended`` in a task of its own, for a writer that must not wait for the consumers:
+    reducer ``dispatch`` runs inside the reducer manager, whose ``substream_created`` waits for
+    the manager's load (effects pending at a restart run during that load)."""
+    if not result.duplicate and result.indexes and result.indexes[0] == 0:
+        task = asyncio.get_running_loop().create_task(stream_created(store, key))
+        _ANNOUNCING.add(task)
+        task.add_done_callback(_ANNOUNCING.discard)
+
+
+async def stream_created(store: StreamStore, key: str) -> None:
+    """A user stream got its first event: an account mutation (§11) and, for a substream, what
+    its factory defines starts on it (§8). Meta and log streams (``…/config``, ``…(x)/logs``)
+    are the server's own and skipped. Errors are logged, not raised: the write committed."""
+    head, paren, _ = key.partition("(")
+    if head.count("/") != 1 or (paren and not key.endswith(")")):
         return
     from .builtin_streams import record_mutation
-    from .pipes import pipes_for
-    path = base_path(url) + ("" if url.substream is None else f"({url.substream.canonical})")
-    await record_mutation(api.store, url.account, "stream.created", {"stream": path})
-    if url.substream is not None:
-        await substream_created(api, stream_key(url.account, url.stream), url.key)
+    try:
+        await record_mutation(store, head[:head.index("/")], "stream.created",
+                              {"stream": "/" + key})
+        if paren:
+            await substream_created(store, head, key)
+    except Exception as e:      # a consumer's failure must not fail the writer
+        from .. import log
+        log.error(f"[streamlog] announcing the new stream {key}: {e!r}")
 
 
-async def substream_created(api: Any, base: str, key: str) -> None:
+async def substream_created(store: StreamStore, base: str, key: str) -> None:
     """What a factory defines reaches a new substream: pipes copy it, reducers get a partition,
-    webhooks a delivery, ``?substreams=all`` SSE consumers a cursor (each from its index 0)."""
+    webhooks a delivery, ``?substreams=all`` SSE consumers and long-polls a cursor (each from
+    its index 0)."""
     from .pipes import pipes_for
+    from .reducers import ReducerManager
     from .sse import substream_created as sse_created
-    await pipes_for(api.store).substream_created(base, key)
-    await api.reducers.substream_created(base, key)
-    await api.webhooks.substream_created(base, key)
-    sse_created(api.store, base, key)
+    await pipes_for(store).substream_created(base, key)
+    await ReducerManager.of(store).substream_created(base, key)
+    hit = _HOOKS.get(id(store))
+    for hooks in (hit[1] if hit is not None and hit[0] is store else ()):
+        await hooks.substream_created(base, key)
+    sse_created(store, base, key)
 
 
 def may_write_account_substream(api: Any, req: Any, url: Any, s: StreamSettings) -> bool:
@@ -183,6 +245,7 @@ def may_write_account_substream(api: Any, req: Any, url: Any, s: StreamSettings)
 async def route(api: Any, req: Any, url: Any) -> Any:
     """The §8–§11 part of the API; None when the request is not one of ours."""
     from . import builtin_streams, pipes, types
+    watch(api)                                       # its webhooks hear of new substreams
     await pipes.pipes_for(api.store).load()          # resume copying after a restart
     await builtin_streams.crons_for(api.store).load()  # and ticking
     m = req.method

@@ -166,6 +166,8 @@ class StreamLogAPI:
         from .reducers import ReducerManager
         self.reducers = ReducerManager.of(store)
         # --- end reducers
+        from .factories import watch    # §8: new substreams made by any writer reach our webhooks
+        watch(self)
 
     async def handle(self, req: Request) -> Response | SSEResponse:
         try:

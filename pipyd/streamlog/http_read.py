@@ -10,7 +10,9 @@
 - ``?substreams=all`` on a stream (or its ``/logs``) without an argument (§8): every
   substream, merged by (timestamp, argument, index), each event object with ``substream``;
   ``Stream-Next-Cursor`` is passed back as ``?cursor=`` for the next page, and SSE ids are the
-  same cursors (sse.py says how they are made).
+  same cursors (sse.py says how they are made). ``?wait=s`` long-polls there too: when the page
+  past the cursor would be empty, the answer waits until any substream (one created meanwhile
+  included) has a matching event past it, or the wait ends (an empty page, the same cursor).
 
 Event objects carry ``data`` as the JSON value for JSON content types (a reader of a JSON event
 log wants objects, not strings holding JSON), as text otherwise, and as base64 with
@@ -18,14 +20,15 @@ log wants objects, not strings holding JSON), as text otherwise, and as base64 w
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
 
 from .http_api import Request, Response, SSEResponse, json_response, stream_key_of
 from .http_write import is_json_type
-from .sse import SSEConsumer, SubstreamsConsumer, decode_cursor, encode_cursor, merged_read, \
-    substream_sources
+from .sse import (SSEConsumer, SubstreamsConsumer, decode_cursor, encode_cursor,
+                  follow_substreams, merged_read, substream_sources)
 from .store import (MAX_PAGE_EVENTS, RESERVED_ACCOUNT, BadRequest, Event, NotFound, Selector)
 
 __all__ = ["get", "event_object", "get_all_substreams"]
@@ -117,19 +120,26 @@ async def _one(api: Any, key: str, index: int) -> Response:
                     ev.data)
 
 
+def _wait_seconds(api: Any, req: Request) -> float | None:
+    """``?wait=s`` bounded by the ``maxWait`` option; None without it."""
+    wait = req.param("wait")
+    if wait is None:
+        return None
+    try:
+        secs = min(float(wait), api.max_wait)
+    except ValueError:
+        secs = -1.0
+    if not secs >= 0:       # negative, or NaN
+        raise BadRequest("query parameter 'wait' must be a number of seconds", {"wait": wait})
+    return secs
+
+
 async def _page(api: Any, req: Request, url: Any, key: str, length: int) -> Response:
     sel = _selector(req, url, length)
     limit = _int(req, "limit", 1)
     limit = MAX_PAGE_EVENTS if limit is None else min(limit, MAX_PAGE_EVENTS)
-    wait = req.param("wait")
-    if wait is not None:
-        try:
-            secs = min(float(wait), api.max_wait)
-        except ValueError:
-            raise BadRequest("query parameter 'wait' must be a number of seconds",
-                             {"wait": wait}) from None
-        if secs < 0 or secs != secs:
-            raise BadRequest("query parameter 'wait' must be a number of seconds", {"wait": wait})
+    secs = _wait_seconds(api, req)
+    if secs is not None:
         at = sel.start if sel.start is not None else length
         if sel.start is None:
             sel = Selector(sel.types, at, sel.end, sel.since, sel.until)
@@ -203,11 +213,16 @@ async def get_all_substreams(api: Any, req: Request, url: Any) -> Response | SSE
             return SubstreamsConsumer(api.store, base, sel, data_mode, positions, sink,
                                       api.heartbeat, url.logs)
         return SSEResponse(headers, make)
-    sources = await substream_sources(api.store, base, url.logs)
     limit = _int(req, "limit", 1)
     limit = MAX_PAGE_EVENTS if limit is None else min(limit, MAX_PAGE_EVENTS)
-    events, after = await merged_read(api.store, sources, decode_cursor(token) if token else {},
-                                      sel, limit)
+    positions = decode_cursor(token) if token else {}
+    secs = _wait_seconds(api, req)
+    if secs and req.method != "HEAD":
+        sources, events, after = await _long_poll(api.store, base, url.logs, positions, sel,
+                                                  limit, secs)
+    else:
+        sources = await substream_sources(api.store, base, url.logs)
+        events, after = await merged_read(api.store, sources, positions, sel, limit)
     headers = {"stream-substreams": str(len(sources)), "stream-next-cursor": encode_cursor(after)}
     if req.method == "HEAD":
         return Response(200, headers)
@@ -221,3 +236,53 @@ async def get_all_substreams(api: Any, req: Request, url: Any) -> Response | SSE
         body = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objs)
         return Response(200, headers, body.encode())
     return json_response(200, objs, headers)
+
+
+class _Wake:
+    """A long-poll's wake-up: set by a commit to any substream it follows, or by a new one."""
+
+    def __init__(self, store: Any, logs: bool) -> None:
+        self.store, self.logs = store, logs
+        self.event = asyncio.Event()
+        self.subs: dict[str, Any] = {}
+
+    def add(self, key: str) -> None:        # sse.substream_created: a new substream
+        self.follow(key + "/logs" if self.logs else key)
+
+    def follow(self, key: str) -> None:
+        if key not in self.subs:
+            self.subs[key] = self.store.subscribe(key, lambda notice: self.event.set())
+            self.event.set()
+
+    def close(self) -> None:
+        for sub in self.subs.values():
+            sub.close()
+
+
+async def _long_poll(store: Any, base: str, logs: bool, positions: dict, sel: Selector,
+                     limit: int, secs: float) -> tuple[list, list, dict]:
+    """§5 long-poll across substreams: hold until the page past ``positions`` (the cursor) has
+    an event of any substream, new ones included, or ``secs`` pass; then answer it (maybe
+    empty). Each read follows every source first, so no commit falls between read and wait;
+    events the selector skips move the cursor on and the wait goes on."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + secs
+    wake = _Wake(store, logs)
+    unfollow = follow_substreams(store, base, wake)
+    try:
+        while True:
+            sources = await substream_sources(store, base, logs)
+            for key, _, _ in sources:
+                wake.follow(key)
+            wake.event.clear()
+            events, positions = await merged_read(store, sources, positions, sel, limit)
+            left = deadline - loop.time()
+            if events or left <= 0:
+                return sources, events, positions
+            try:
+                await asyncio.wait_for(wake.event.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        unfollow()
+        wake.close()

@@ -31,6 +31,10 @@ ever suspending (WAL readers never wait for the writer), so ``_run_now`` drives 
 result in place. A store whose reads suspend (a network store) cannot serve them and the call
 throws. ``read`` returns one page (at most 1000 events or 4 MiB); continue at the last index + 1.
 
+An append that creates a factory's substream reaches the factory's reducers, webhooks, pipes
+and ``?substreams=all`` consumers before its callback runs, as an HTTP push does
+(``factories.appended``).
+
 Store: the ``store`` of the worker's first ``serveStreamLog`` (module order, then layout order),
 else the default location (``$STREAMLOG_STORE``, ``$PIPYD_DATA_DIR``, ``./data``). It goes through
 ``filters/streamlog.py``'s ``api_for``, so a module that both serves and appends uses one store
@@ -227,6 +231,8 @@ class StreamLogJS(HostObject):
             # made from scripts must reach them even if no webhook request came in yet.
             task = asyncio.get_running_loop().create_task(api.webhooks.load())
             task.add_done_callback(_log_failure)
+            from .factories import watch
+            watch(api)      # and so must the substreams scripts create (factories.appended)
         return api.store
 
     # ------------------------------------------------------------------------- the methods
@@ -256,7 +262,10 @@ class StreamLogJS(HostObject):
     @staticmethod
     async def _append(store: Any, request: AppendRequest) -> Any:
         _check_json(request.events[0])
-        return await store.append(request)
+        result = await store.append(request)
+        from .factories import appended     # a new substream reaches its factory's consumers
+        await appended(store, request.stream, result)
+        return result
 
     def read(self, stream: Any = undefined, from_: Any = undefined,
              limit: Any = undefined) -> JSArray:

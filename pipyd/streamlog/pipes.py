@@ -23,7 +23,8 @@ steps over exactly those events (an idempotent producer, §4, is the transaction
 Loops are refused at PUT: a pipe whose origin is reachable from its destination through existing
 pipes (a factory's pipes count for each of its substreams). Permissions (§12 as implemented):
 the caller needs a key of the origin's account (when it has keys) and of the destination's.
-Failures to append are written to the origin's ``/logs`` and retried with backoff.
+Failures to append are written to the origin's ``/logs`` and retried with backoff. A copy
+that creates a factory's substream reports it like any writer (``factories.appended``).
 """
 from __future__ import annotations
 
@@ -98,7 +99,6 @@ class _Copier(StreamFollower):
                     for ev in events]
             try:
                 res = await store.append(AppendRequest(dest, news, self.producer, self.batch))
-                return min(len(res.indexes), len(events)) if res.duplicate else len(events)
             except TimestampConflict:
                 continue        # another writer moved the destination on: restamp
             except StoreError as e:
@@ -107,6 +107,10 @@ class _Copier(StreamFollower):
                                                        "index": events[0].index,
                                                        "attempt": attempt})
                 await asyncio.sleep(min(MAX_BACKOFF, self.mgr.retry * 2 ** (attempt - 1)))
+                continue
+            from .factories import appended     # a pipe may create a factory's substream
+            await appended(store, dest, res)
+            return min(len(res.indexes), len(events)) if res.duplicate else len(events)
 
 
 class PipeManager:

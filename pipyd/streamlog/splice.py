@@ -28,7 +28,9 @@ and is kept. Then, in this order:
   consumers hear only of events appended after the splice (recorded, so a restart agrees);
 - SSE consumers of the stream (in this worker) get ``event: resync`` with ``id:`` the new last
   index and ``data: {"reason": "splice", "length": n}``, and are disconnected; an EventSource
-  reconnects with that id and hears new events from there (re-read the range to see the rest);
+  reconnects with that id and hears new events from there (re-read the range to see the rest).
+  A spliced substream's ``?substreams=all`` consumers get it too, ``id:`` their cursor with the
+  substream at its new length and ``substream`` in the data (``sse.resync``);
 - ``/pipet/events(acct)`` records ``stream.spliced``.
 
 Durability: proposals are events of the meta stream ``{key}/splice`` (``proposed``, ``approved``,
@@ -368,24 +370,32 @@ async def _approve(api: Any, url: Any, sid: str) -> Any:
         await _record(store, key, "approved", {"id": sid, "length": length,
                                                "decidedAt": int(time.time() * 1000)})
     await _move_cursors(api, key, length)
-    _resync_sse(store, key, length)
+    from .sse import resync
+    resync(store, key, length)      # SSE consumers of the stream, ?substreams=all ones too
     await record_mutation(store, url.account, "stream.spliced", {
         "stream": "/" + key, "id": sid, "length": length})
     return json_response(200, {"id": sid, "status": "approved", "length": length})
 
 
 async def _move_cursors(api: Any, key: str, length: int) -> None:
-    """Webhooks and pipes reading the stream go on from the new length (see the module doc)."""
+    """Webhooks and pipes reading the stream go on from the new length (see the module doc);
+    a factory's webhooks and pipes too, for the spliced substream."""
     from .pipes import pipes_for
     hooks = api.webhooks
     await hooks.load()
-    for (k, name), (cfg, _) in list(hooks.configs.items()):
+    for (k, name), (cfg, cursors) in list(hooks.configs.items()):
         if k == key:
             hooks.configs[(k, name)] = (cfg, length)
             d = hooks.running.get((k, name))
             if d is not None:
                 d.cursor = length
             await hooks.record(k, "ack", {"name": name, "cursor": length})
+        elif type(cursors) is dict and key.startswith(k + "(") and key.endswith(")"):
+            cursors[key] = length       # a factory webhook: the substream's own cursor
+            child = getattr(hooks.running.get((k, name)), "children", {}).get(key)
+            if child is not None:
+                child.cursor = length
+            await hooks.record(k, "ack", {"name": name, "cursor": length, "source": key})
     pm = pipes_for(api.store)
     await pm.load()
     for (origin, dest, source), (_, batch) in list(pm.cursors.items()):
@@ -399,17 +409,3 @@ async def _move_cursors(api: Any, key: str, length: int) -> None:
             batch = c.batch
         await pm.record(origin, "cursor", {"dest": dest, "gen": pipe.gen, "source": source,
                                            "cursor": length, "batch": batch})
-
-
-def _resync_sse(store: StreamStore, key: str, length: int) -> None:
-    """Tell this worker's SSE consumers of ``key`` that the history changed, and end them."""
-    from . import sse
-    payload = sse.frame(length - 1 if length else -1, "resync",
-                        json.dumps({"reason": "splice", "length": length}))
-    for (s, k, _loop), fan in list(sse._FANOUTS.items()):
-        if s is not store or k != key:
-            continue
-        for c in tuple(fan.notify) + tuple(fan.data) + tuple(fan.others):
-            c.sink.write(payload)
-            c.sink.end()
-            c.close()

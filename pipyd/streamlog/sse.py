@@ -36,7 +36,7 @@ from .store import Event, Page, Selector, StreamNotice, StreamStore
 __all__ = ["frame", "notification_frame", "data_frame", "SSEConsumer", "SSESink",
            "HEARTBEAT", "COMMENT_HEARTBEAT", "DEFAULT_MAX_LAG", "PAGE_EVENTS",
            "SubstreamsConsumer", "encode_cursor", "decode_cursor", "merged_read",
-           "substream_sources", "substream_created"]
+           "substream_sources", "substream_created", "follow_substreams", "resync"]
 
 HEARTBEAT = 15.0
 COMMENT_HEARTBEAT = b": heartbeat\n\n"
@@ -568,13 +568,51 @@ async def merged_read(store: StreamStore, sources: list, positions: dict[str, in
     return out, after
 
 
+# Who follows every substream of a base in this worker: ``?substreams=all`` SSE consumers and
+# long-polls (http_read.py), each an object with ``add(substream key)``.
 _SUBSTREAM_CONSUMERS: dict[tuple, set] = {}
 
 
+def follow_substreams(store: StreamStore, base: str, follower: Any) -> Callable[[], None]:
+    """Tell ``follower.add(key)`` of each substream of ``base`` created from now on; returns the
+    function that stops it."""
+    k = (id(store), base)
+    _SUBSTREAM_CONSUMERS.setdefault(k, set()).add(follower)
+
+    def stop() -> None:
+        followers = _SUBSTREAM_CONSUMERS.get(k)
+        if followers is not None:
+            followers.discard(follower)
+            if not followers:
+                del _SUBSTREAM_CONSUMERS[k]
+    return stop
+
+
 def substream_created(store: StreamStore, base: str, key: str) -> None:
-    """A factory's new substream (factories.after_append): its consumers start following it."""
+    """A new substream (factories.stream_created, whoever wrote it): its followers read it."""
     for c in tuple(_SUBSTREAM_CONSUMERS.get((id(store), base), ())):
         c.add(key)
+
+
+def resync(store: StreamStore, key: str, length: int, reason: str = "splice") -> None:
+    """The history of ``key`` was replaced (a splice, §12): every SSE consumer of it in this
+    worker gets ``event: resync`` and is disconnected, so it reconnects at a position that
+    exists. A consumer of ``key`` alone gets ``id:`` the new last index; a ``?substreams=all``
+    consumer following ``key`` gets ``id:`` its cursor with that substream at the new length
+    (the other substreams where it was), and ``substream`` in the data."""
+    doc = {"reason": reason, "length": length}
+    payload = frame(length - 1 if length else -1, "resync", json.dumps(doc))
+    for (s, k, _loop), fan in list(_FANOUTS.items()):
+        if s is store and k == key:
+            for c in tuple(fan.notify) + tuple(fan.data) + tuple(fan.others):
+                c.sink.write(payload)
+                c.sink.end()
+                c.close()
+    base, paren, _ = key.partition("(")
+    if paren:
+        for c in tuple(_SUBSTREAM_CONSUMERS.get((id(store), base), ())):
+            if type(c) is SubstreamsConsumer and key in c.sources:
+                c.resync(key, length, doc)
 
 
 class SubstreamsConsumer:
@@ -599,9 +637,10 @@ class SubstreamsConsumer:
         self.closed = False
         self.task: asyncio.Task | None = None
         self.unwatch: Callable[[], None] | None = None
+        self.unfollow: Callable[[], None] | None = None
 
     async def start(self) -> None:
-        _SUBSTREAM_CONSUMERS.setdefault((id(self.store), self.base), set()).add(self)
+        self.unfollow = follow_substreams(self.store, self.base, self)
         self.unwatch = self.sink.watch(lambda congested: congested or self.wake.set())
         first = self.positions is None
         self.positions = self.positions or {}
@@ -628,17 +667,24 @@ class SubstreamsConsumer:
         if self.closed:
             return
         self.closed = True
-        consumers = _SUBSTREAM_CONSUMERS.get((id(self.store), self.base))
-        if consumers is not None:
-            consumers.discard(self)
-            if not consumers:
-                del _SUBSTREAM_CONSUMERS[(id(self.store), self.base)]
+        if self.unfollow is not None:
+            self.unfollow()
         for s in self.subs:
             s.close()
         if self.unwatch is not None:
             self.unwatch()
         if self.task is not None and self.task is not asyncio.current_task():
             self.task.cancel()
+
+    def resync(self, key: str, length: int, doc: dict) -> None:
+        """``key`` was spliced (``resync``): the last frame, then the end."""
+        arg = self.sources[key][1]
+        pos = dict(self.positions or {})
+        pos[arg] = length
+        self.sink.write(f"id: {encode_cursor(pos)}\n".encode("ascii") +
+                        frame(None, "resync", json.dumps({**doc, "substream": arg})))
+        self.sink.end()
+        self.close()
 
     async def _run(self) -> None:
         try:

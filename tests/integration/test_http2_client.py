@@ -1,11 +1,17 @@
 """muxHTTP speaking HTTP/2 upstream (reference §4.6 ``version: 2``) through the real daemon,
-against two real peers: a plain h2 server on asyncio written here, and pipyd's own demuxHTTP
-(HTTP/2 with prior knowledge). Clients are HTTP/1 (http.client) on the daemon's front port."""
+against real peers: a plain h2 server on asyncio written here (also behind Python's ``ssl``
+insisting on ALPN ``h2``), pipyd's own demuxHTTP (HTTP/2 with prior knowledge, and behind
+acceptTLS with ALPN), and h2load as the client of a proxy speaking h2 on both sides. Other
+clients are HTTP/1 (http.client) on the daemon's front port."""
 from __future__ import annotations
 
 import asyncio
 import http.client
+import re
+import ssl
+import subprocess
 import threading
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import h2.config
@@ -15,8 +21,15 @@ from h2.errors import ErrorCodes
 
 import pytest
 
+from tests.unit.tls import make_pki
+
 from .daemon import Daemon, free_port
 from .upstreams import Upstream
+
+PKI = {name: pem.decode() for name, pem in make_pki().items()}
+CA = "new crypto.Certificate(pipy.load('ca.pem'))"
+PAIR = ("{cert: new crypto.Certificate(pipy.load('a.pem')),"
+        " key: new crypto.PrivateKey(pipy.load('a-key.pem'))}")
 
 PROXY = """
 pipy()
@@ -31,16 +44,23 @@ class H2Upstream:
     """An asyncio h2 server in a thread. Paths: ``/hold/N`` waits until N such streams are open,
     ``/echo`` answers the body, ``/big/N`` N bytes, ``/rst`` resets the stream, ``/goaway``
     answers after a GOAWAY and then closes, ``/cut`` sends half a response and closes the
-    connection; anything else ``<method> <path> <body length>``."""
+    connection, ``/refuse-once...`` is refused (REFUSED_STREAM) the first time its path comes
+    and ``/refuse-always`` every time; anything else ``<method> <path> <body length>``.
 
-    def __init__(self) -> None:
+    With ``tls`` (an SSLContext) it speaks TLS and insists on ALPN ``h2``: a connection that
+    did not negotiate it is closed at once (``alpn`` records what each one negotiated)."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.connections = 0
         self.held: list = []
         self.served_held: set = set()  # the connections that carried /hold streams
+        self.refused: list = []
+        self.alpn: list = []
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         self.server = asyncio.run_coroutine_threadsafe(
-            self.loop.create_server(lambda: _H2Protocol(self), "127.0.0.1", 0), self.loop).result()
+            self.loop.create_server(lambda: _H2Protocol(self), "127.0.0.1", 0, ssl=tls),
+            self.loop).result()
         self.port = self.server.sockets[0].getsockname()[1]
 
     def close(self) -> None:
@@ -59,10 +79,18 @@ class _H2Protocol(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         self.up.connections += 1
         self.transport = transport
+        tls = transport.get_extra_info("ssl_object")
+        if tls is not None:
+            self.up.alpn.append(tls.selected_alpn_protocol())
+            if tls.selected_alpn_protocol() != "h2":  # RFC 9113 §3.2: h2 over TLS needs ALPN
+                transport.close()
+                return
         self.conn.initiate_connection()
         self.transport.write(self.conn.data_to_send())
 
     def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            return
         for e in self.conn.receive_data(data):
             t = type(e)
             if t is ev.RequestReceived:
@@ -123,6 +151,9 @@ class _H2Protocol(asyncio.Protocol):
             self.conn.state_machine.state = h2.connection.ConnectionState.SERVER_OPEN
             self.respond(sid, b"bye")
             self.up.loop.call_later(0.2, self.transport.close)
+        elif path.startswith("/refuse-") and (path == "/refuse-always" or path not in self.up.refused):
+            self.up.refused.append(path)  # RFC 9113 §8.7: not processed, may be retried
+            self.conn.reset_stream(sid, ErrorCodes.REFUSED_STREAM)
         elif path == "/cut":
             self.conn.send_headers(sid, [(":status", "200")])
             self.conn.send_data(sid, b"half")
@@ -268,3 +299,148 @@ pipy({{_v: 1}})
     finally:
         h2up.close()
         h1up.stop()
+
+
+def test_refused_stream_is_retried_once(shared):
+    up, port = shared
+    get(port, "/warm")
+    before = up.connections
+    status, body, _ = get(port, "/refuse-once", b"payload")
+    assert (status, body) == (200, b"POST /refuse-once 7")
+    assert up.refused.count("/refuse-once") == 1 and up.connections == before
+    status, body, _ = get(port, "/refuse-always")
+    assert status == 502 and up.refused.count("/refuse-always") == 2  # tried twice, then 502
+
+
+# -- TLS with ALPN -------------------------------------------------------------------------------
+
+def server_tls(alpn: list[str]) -> ssl.SSLContext:
+    import tempfile
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as d:
+        for name in ("a.pem", "a-key.pem"):
+            with open(f"{d}/{name}", "w") as f:
+                f.write(PKI[name])
+        ctx.load_cert_chain(f"{d}/a.pem", f"{d}/a-key.pem")
+    ctx.set_alpn_protocols(alpn)
+    return ctx
+
+
+TLS_PROXY = """
+pipy()
+.listen({port})
+  .demuxHTTP().to($=>$
+    .muxHTTP(() => 'k', {{version: 2}}).to($=>$
+      .connectTLS({{sni: 'a.example', alpn: {alpn}, trusted: [{ca}]}}).to($=>$
+        .connect('127.0.0.1:{up}')))
+  )
+"""
+
+
+def test_alpn_h2_over_connect_tls_to_a_python_h2_server(daemon):
+    up = H2Upstream(tls=server_tls(["h2"]))
+    port = free_port()
+    try:
+        daemon(TLS_PROXY.format(port=port, up=up.port, alpn="'h2'", ca=CA), [port], files=PKI)
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda i: get(port, "/hold/4"), range(4)))
+        assert all(status == 200 and body.startswith(b"held ") for status, body, _ in got)
+        assert get(port, "/echo", b"z" * 200_000)[1] == b"z" * 200_000
+        assert up.alpn == ["h2"] and up.connections == 1
+    finally:
+        up.close()
+
+
+def test_connect_tls_without_h2_is_refused_by_the_server(daemon):
+    """The same proxy offering only http/1.1: the server closes the connection (cleanly,
+    with close_notify) before any response, which §4.6 answers with Pipy's empty 200."""
+    up = H2Upstream(tls=server_tls(["h2"]))
+    port = free_port()
+    try:
+        daemon(TLS_PROXY.format(port=port, up=up.port, alpn="'http/1.1'", ca=CA), [port],
+               files=PKI)
+        status, body, _ = get(port, "/x")
+        assert (status, body) == (200, b"") and up.alpn == [None]
+    finally:
+        up.close()
+
+
+ALPN_UPSTREAMS = """
+pipy({{_target: undefined, _alpn: undefined}})
+.listen({h2})
+  .acceptTLS({{certificate: {pair}, alpn: ['h2']}}).to($=>$
+    .demuxHTTP().to($=>$.replaceMessage(req => new Message(
+      {{headers: {{'x-proto': String(req.head.protocol), 'x-scheme': String(req.head.scheme)}}}},
+      req.head.method + ' ' + req.head.path + ' ' + req.body.size))))
+.listen({h1})
+  .acceptTLS({{certificate: {pair}, alpn: ['http/1.1']}}).to($=>$
+    .demuxHTTP().to($=>$.replaceMessage(req => new Message(
+      {{headers: {{'x-proto': String(req.head.protocol)}}}}, 'h1 ' + req.head.path))))
+.listen({port})
+  .demuxHTTP().to($=>$
+    .handleMessageStart(msg => _target = msg.head.path.startsWith('/h1') ? {h1} : {h2})
+    .muxHTTP(() => _target, {{
+      version: () => _alpn === undefined ? undefined : _alpn === 'h2' ? 2 : 1,
+    }}).to($=>$
+      .connectTLS({{
+        sni: 'a.example', alpn: ['h2', 'http/1.1'], trusted: [{ca}],
+        handshake: proto => _alpn = proto || '',
+      }}).to($=>$.connect(() => '127.0.0.1:' + _target)))
+  )
+"""
+
+
+def test_version_chosen_by_alpn_against_pipyd_accept_tls(daemon):
+    """The version function answers undefined until connectTLS's handshake callback has
+    recorded the ALPN answer (reference §1.4, §4.6): pipyd's acceptTLS + demuxHTTP upstream
+    speaking h2 gets HTTP/2, the one offering only http/1.1 gets HTTP/1."""
+    h2port, h1port, port = free_port(), free_port(), free_port()
+    daemon(ALPN_UPSTREAMS.format(h2=h2port, h1=h1port, port=port, pair=PAIR, ca=CA),
+           [h2port, h1port, port], files=PKI)
+    status, body, headers = get(port, "/two?q", b"abc")
+    assert (status, body) == (200, b"POST /two?q 3")
+    assert headers["x-proto"] == "undefined" and headers["x-scheme"] == "http"
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(lambda i: get(port, f"/p{i}", b"x" * 70_000), range(6)))
+    assert [b for _, b, _ in got] == [f"POST /p{i} 70000".encode() for i in range(6)]
+    status, body, headers = get(port, "/h1/x")
+    assert (status, body, headers["x-proto"]) == (200, b"h1 /h1/x", "HTTP/1.1")
+
+
+# -- h2load: HTTP/2 on both sides of the proxy ----------------------------------------------------
+
+H2LOAD = """
+pipy({{_conns: new stats.Counter('h2_upstream_connections')}})
+.listen({up})
+  .handleStreamStart(() => _conns.increase())
+  .demuxHTTP().to($=>$.replaceMessage(req => new Message('ok ' + req.head.path)))
+.listen({port})
+  .demuxHTTP().to($=>$
+    .muxHTTP(() => 'k', {{version: 2}}).to($=>$.connect('127.0.0.1:{up}'))
+  )
+"""
+
+
+def test_h2load_through_an_h2_to_h2_proxy(tmp_path):
+    up, port, admin = free_port(), free_port(), free_port()
+    (tmp_path / "main.js").write_text(H2LOAD.format(up=up, port=port))
+    d = Daemon(tmp_path, args=[f"--admin-port=127.0.0.1:{admin}"]).start([up, port, admin])
+    try:
+        r = subprocess.run(["h2load", "-n", "2000", "-c", "10", "-m", "10",
+                            f"http://127.0.0.1:{port}/load"],
+                           capture_output=True, text=True, timeout=120)
+        out = r.stdout
+        assert r.returncode == 0, out + r.stderr
+        m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                      r"(\d+) failed, (\d+) errored", out)
+        assert m and m.groups() == ("2000", "2000", "2000", "2000", "0", "0"), out
+        assert re.search(r"status codes: 2000 2xx", out), out
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read()
+        conns = re.search(rb"^h2_upstream_connections (\d+)", metrics, re.M)
+        assert conns and 1 <= int(conns.group(1)) <= 2, metrics  # one key: one connection
+        dump = urllib.request.urlopen(f"http://127.0.0.1:{admin}/dump/http2", timeout=5).read()
+        text = dump.decode()
+        assert "client:\n  1 sessions, 0 open streams, 0 waiting" in text, text
+        assert "server: 1 connections, 0 open streams" in text, text  # the upstream side
+    finally:
+        d.stop()

@@ -3,8 +3,11 @@ webhooks over every substream, ``?substreams=all`` pages and SSE, and resuming a
 import http.client
 import json
 import signal
+import threading
 import time
 from urllib.parse import quote
+
+import pytest
 
 from ..daemon import Daemon, free_port
 from .test_cors_webhooks import Receiver, receiver  # noqa: F401  (fixture)
@@ -170,3 +173,177 @@ def test_partitions_and_webhooks_resume_after_restart(tmp_path):
     finally:
         d.stop()
         r.close()
+
+
+# ------------------------------------------------------------------ new substreams, every writer
+# A substream made by streamlog.append, a pipe or a reducer's dispatch reaches what its factory
+# defines at once: the factory reducer's partition runs (its dispatch shows it, with no GET to
+# make the partition lazily), the webhook delivers, and a ?substreams=all SSE consumer hears it
+# although its rescan (every heartbeat: 30 s here) is far off.
+
+SCRIPTED = """
+pipy({ _idx: undefined })
+.listen(%(log)d).demuxHTTP().to($=>$.serveStreamLog({
+  store: '%(store)s', heartbeat: 30, webhookRetry: 0.05 }))
+.listen(%(js)d).demuxHTTP().to($=>$
+  .handleMessage(msg => streamlog.append(msg.head.path.substring(1), msg.body.toString(),
+                                         i => _idx = i))
+  .wait(() => _idx !== undefined)
+  .replaceMessage(() => new Message({ status: 201 }, String(_idx)))
+)
+"""
+
+
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory):
+    from .conftest import Server
+    base = tmp_path_factory.mktemp("factories")
+    ports = {"main": free_port(), "js": free_port()}
+    (base / "main.js").write_text(SCRIPTED % {"log": ports["main"], "js": ports["js"],
+                                              "store": base / "store"})
+    d = Daemon(base, "main.js").start(list(ports.values()))
+    yield Server(d, ports)
+    d.stop()
+
+
+def _until(check, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return check()
+
+
+def _watch_factory(s, base, receiver):
+    """A factory with a dispatching reducer, a webhook and a substreams=all SSE consumer."""
+    factory(s, base)
+    src = f"(n = 0, e) => {{ dispatch('{base}out', {{n: n + 1}}); return n + 1 }}"
+    assert put(s, base + ".count", src, "application/javascript")[0] == 201
+    assert put(s, base + "/webhooks/w", {"url": receiver.url, "include": "data"})[0] == 201
+    sse = s.sse(base + "?substreams=all")
+    assert sse.status == 200
+    time.sleep(0.2)         # the consumer has listed the (no) substreams
+    return sse
+
+
+def _sees(s, base, receiver, sse, arg):
+    try:
+        frames = sse.frames(1, timeout=5)
+        assert [json.loads(f["data"])["substream"] for f in frames] == [arg]
+    finally:
+        sse.close()
+    got = receiver.wait(1)
+    assert [h["event-substream"] for h, _ in got] == [arg]
+    assert _until(lambda: s.json(base + "out.length") == 1)    # the partition ran on its own
+    assert s.json(base + ".count") == {arg: 1}
+
+
+def test_script_append_reaches_factory(scripted, stream, receiver):
+    r = receiver()
+    sse = _watch_factory(scripted, stream, r)
+    st, _, body = scripted.request("POST", stream + "('js')", b"hello", port="js")
+    assert (st, body) == (201, b"0")
+    _sees(scripted, stream, r, sse, '"js"')
+    mutations = scripted.json("/pipet/events(t)[-5:]")
+    assert {"stream": stream + '("js")'} in [e["data"] for e in mutations]   # §11 too
+
+
+def test_pipe_into_substream_reaches_factory(scripted, stream, receiver):
+    r = receiver()
+    sse = _watch_factory(scripted, stream, r)
+    origin = stream + "src"
+    assert put(scripted, f"{origin}/pipe{stream}('p')", {})[0] == 201
+    assert scripted.post(origin, "copied")[0] == 201
+    _sees(scripted, stream, r, sse, '"p"')
+
+
+def test_reducer_dispatch_reaches_factory(scripted, stream, receiver):
+    r = receiver()
+    sse = _watch_factory(scripted, stream, r)
+    trigger = stream + "trig"
+    src = f"(n = 0, e) => {{ dispatch(\"{stream}('d')\", {{v: e.data}}); return n + 1 }}"
+    assert put(scripted, trigger + ".go", src, "application/javascript")[0] == 201
+    assert scripted.post(trigger, "go")[0] == 201
+    _sees(scripted, stream, r, sse, '"d"')
+
+
+# --------------------------------------------------------- factory /logs, splice, long-poll
+
+def test_partition_errors_reach_the_factory_logs(server, stream):
+    factory(server, stream)
+    src = "(s, e) => { if (e.data === 'boom') throw new Error('no'); return e.data }"
+    assert put(server, stream + ".bad", src, "application/javascript")[0] == 201
+    server.post(sub(stream, "ok"), "fine")
+    server.post(sub(stream, "ko"), "boom")
+    assert server.get(sub(stream, "ko") + ".bad")[1]["reducer-status"] == "stopped"
+    logs = server.json(stream + "/logs")
+    assert [(e["eventType"], e["data"]["substream"], e["data"]["reducer"], e["data"]["index"])
+            for e in logs] == [("reducer-error", '"ko"', "bad", 0)]
+    assert "no" in logs[0]["data"]["error"]
+
+
+def test_splice_resyncs_substreams_all_consumers(server, stream):
+    from pipyd.streamlog.sse import decode_cursor
+    factory(server, stream)
+    server.post(sub(stream, "a"), "x")
+    server.post(sub(stream, "b"), "y")
+    c = server.sse(stream + "?substreams=all&include=data&from=0")
+    try:
+        assert len(c.frames(2)) == 2
+        st, _, body = server.post(sub(stream, "a") + "/splice",
+                                  json.dumps({"events": [{"data": "n0"}, {"data": "n1"}]}),
+                                  Content_Type="application/json")
+        assert st == 202
+        sid = json.loads(body)["id"]
+        assert server.post(sub(stream, "a") + f"/splice/{sid}/approve")[0] == 200
+        f = c.frames(3)[-1]
+        assert f["event"] == "resync"
+        assert json.loads(f["data"]) == {"reason": "splice", "length": 2, "substream": '"a"'}
+        assert decode_cursor(f["id"]) == {'"a"': 2, '"b"': 1}
+        assert _until(lambda: c.frames(3) and c.ended)
+    finally:
+        c.close()
+
+
+def _get_async(server, path):
+    out = {}
+
+    def run():
+        t0 = time.monotonic()
+        out["resp"] = server.get(path)
+        out["took"] = time.monotonic() - t0
+    t = threading.Thread(target=run)
+    t.start()
+    return t, out
+
+
+def test_long_poll_across_substreams(server, stream):
+    factory(server, stream)
+    server.post(sub(stream, "a"), "0")
+    _, h, body = server.get(stream + "?substreams=all")
+    cursor = h["stream-next-cursor"]
+    assert len(json.loads(body)) == 1
+    # a new substream answers a waiting request
+    t, out = _get_async(server, f"{stream}?substreams=all&cursor={cursor}&wait=4")
+    time.sleep(0.3)
+    server.post(sub(stream, "b"), "1")
+    t.join()
+    st, h, body = out["resp"]
+    assert st == 200 and out["took"] < 3
+    assert [(e["substream"], e["data"]) for e in json.loads(body)] == [('"b"', "1")]
+    cursor = h["stream-next-cursor"]
+    # so does an event of an existing one; skipped types do not
+    t, out = _get_async(server, f"{stream}?substreams=all&cursor={cursor}&wait=4&type=keep")
+    time.sleep(0.2)
+    server.post(sub(stream, "a"), "skipped")
+    time.sleep(0.2)
+    server.post(sub(stream, "a"), "kept", Event_Type="keep")
+    t.join()
+    st, h, body = out["resp"]
+    assert [(e["substream"], e["data"]) for e in json.loads(body)] == [('"a"', "kept")]
+    # nothing comes: an empty page after the wait, the cursor where it was
+    cursor = h["stream-next-cursor"]
+    t0 = time.monotonic()
+    st, h, body = server.get(f"{stream}?substreams=all&cursor={cursor}&wait=0.3")
+    assert (st, json.loads(body)) == (200, []) and time.monotonic() - t0 >= 0.3
+    assert h["stream-next-cursor"] == cursor
+    assert server.get(f"{stream}?substreams=all&wait=-1")[0] == 400

@@ -243,27 +243,79 @@ def test_upstream_reset_fails_only_that_stream() -> None:
     assert o4.messages()[0][1] == b"again" and len(Peer.ALL) == 1
 
 
-def test_goaway_fails_streams_above_last_and_new_requests_use_a_new_connection() -> None:
-    f = mux(lambda: "k", V2)
-    (p1, o1), (p2, o2) = stream(f), stream(f)
-    request(p1)
-    request(p2)
-    [peer] = Peer.ALL
-    peer.conn.close_connection(last_stream_id=1)
+def goaway(peer: Peer, last: int) -> None:
+    peer.conn.close_connection(last_stream_id=last)
     # h2 as the oracle would refuse every frame after its own GOAWAY; RFC 9113 §6.8 says the
     # streams up to last_stream_id go on, so the server stays open for them
     peer.conn.state_machine.state = h2.connection.ConnectionState.SERVER_OPEN
     peer.flush()
-    assert o2.messages()[0][0]["status"] == 502
+
+
+def test_goaway_retries_streams_above_last_and_new_requests_use_a_new_connection() -> None:
+    f = mux(lambda: "k", V2)
+    (p1, o1), (p2, o2) = stream(f), stream(f)
+    request(p1)
+    request(p2, "/two", b"body", "POST")
+    [peer] = Peer.ALL
+    goaway(peer, 1)
+    # stream 3 was not processed (§6.8): sent again, on a new connection
+    assert not o2.events and len(Peer.ALL) == 2
+    new = Peer.ALL[1]
+    assert new.requests()[1][":path"] == "/two" and new.body(1) == b"body"
     p3, o3 = stream(f)
-    request(p3)
-    assert len(Peer.ALL) == 2 and Peer.ALL[1].requests()
+    request(p3, "/three")
+    assert len(Peer.ALL) == 2 and new.requests()[3][":path"] == "/three"
     # stream 1 still finishes on the old connection; it closes after it
     peer.respond(1, b"last")
     assert o1.messages()[0][1] == b"last"
     assert peer.ended
-    Peer.ALL[1].respond(1, b"new")
-    assert o3.messages()[0][1] == b"new"
+    new.respond(1, b"two")
+    new.respond(3, b"new")
+    assert o2.messages()[0][1] == b"two" and o3.messages()[0][1] == b"new"
+
+
+def test_goaway_twice_for_the_same_request_answers_502() -> None:
+    f = mux(lambda: "k", V2)
+    p1, o1 = stream(f)
+    request(p1)
+    goaway(Peer.ALL[0], 0)
+    goaway(Peer.ALL[1], 0)
+    assert o1.messages()[0][0]["status"] == 502 and len(Peer.ALL) == 2
+
+
+def test_refused_stream_is_sent_again_once_on_the_same_connection() -> None:
+    f = mux(lambda: "k", V2)
+    p1, o1 = stream(f)
+    request(p1, "/r", b"payload", "POST")
+    [peer] = Peer.ALL
+    peer.conn.reset_stream(1, ErrorCodes.REFUSED_STREAM)
+    peer.flush()
+    assert not o1.events and peer.requests()[3][":path"] == "/r" and peer.body(3) == b"payload"
+    peer.respond(3, b"ok")
+    assert o1.messages()[0][1] == b"ok" and session(f).streams == {}
+    # refused twice: the client gets an answer rather than a loop
+    p2, o2 = stream(f)
+    request(p2)
+    peer.conn.reset_stream(5, ErrorCodes.REFUSED_STREAM)
+    peer.flush()
+    peer.conn.reset_stream(7, ErrorCodes.REFUSED_STREAM)
+    peer.flush()
+    assert o2.messages()[0][0]["status"] == 502 and len(Peer.ALL) == 1
+    assert session(f).streams == {}
+
+
+def test_refused_stream_after_goaway_goes_to_a_new_connection() -> None:
+    f = mux(lambda: "k", V2)
+    (p1, o1), (p2, o2) = stream(f), stream(f)
+    request(p1)
+    request(p2, "/two")
+    [peer] = Peer.ALL
+    goaway(peer, 3)
+    peer.conn.reset_stream(3, ErrorCodes.REFUSED_STREAM)
+    peer.flush()
+    assert len(Peer.ALL) == 2 and Peer.ALL[1].requests()[1][":path"] == "/two"
+    Peer.ALL[1].respond(1, b"moved")
+    assert o2.messages()[0][1] == b"moved" and not o1.events  # stream 1 still open
 
 
 def test_upstream_refused_is_502_and_mid_response_loss_ends_the_stream() -> None:
@@ -383,8 +435,100 @@ def test_a_reset_stream_frees_its_slot_for_a_waiting_request() -> None:
     peer.flush()
     p2, o2 = stream(f)
     request(p2)
-    peer.conn.reset_stream(1, ErrorCodes.REFUSED_STREAM)
+    peer.conn.reset_stream(1, ErrorCodes.INTERNAL_ERROR)
     peer.flush()
     assert o1.messages()[0][0]["status"] == 502 and list(peer.requests()) == [1, 3]
     peer.respond(3, b"two")
     assert o2.messages()[0][1] == b"two" and session(f).streams == {}
+
+
+# -- a version function that does not answer a number yet (reference §1.4, §4.6) --
+
+def pending_mux(answer: list) -> Filter:
+    """``version: () => answer[0]``; records the context it was called in."""
+    from pipyd.js import scope
+    answer.append([])
+
+    def version() -> Any:
+        answer[-1].append(scope.ACTIVE.current)
+        return answer[0]
+    return mux(lambda: "k", {"version": version})
+
+
+def test_pending_version_queues_requests_and_starts_the_sub_pipeline() -> None:
+    answer = [undefined]
+    f = pending_mux(answer)
+    (p1, o1), (p2, o2) = stream(f), stream(f)
+    request(p1, "/a")
+    request(p2, "/b", b"xy", "POST")
+    [peer] = Peer.ALL  # started (an empty Data went in, so connect() would dial) ...
+    assert peer.events == [] and not o1.events  # ... but nothing sent yet
+    [sel] = f.smap.clusters["k"].sessions
+    [ctx] = set(answer[-1])
+    assert ctx is sel.pipeline.context and ctx is not p1.context  # the session's own context
+    ctx.get_group().touch()  # still undefined: still waiting
+    assert peer.events == []
+    answer[0] = "2"  # a string is not a number either
+    ctx.get_group().touch()
+    assert peer.events == []
+    answer[0] = 2
+    p1.context.get_group().touch()  # any context of the group (the first requester's) will do
+    assert peer.requests()[1][":path"] == "/a" and peer.requests()[3][":path"] == "/b"
+    assert type(session(f)).__name__ == "H2ClientSession" and not ctx.get_group().waiters
+    peer.respond(3, b"b")
+    peer.respond(1, b"a")
+    assert o1.messages()[0][1] == b"a" and o2.messages()[0][1] == b"b"
+    s = session(f)
+    assert s.shares == 0 and s.streams == {}
+    p3, o3 = stream(f)  # later requests use the chosen session directly
+    request(p3, "/c")
+    assert peer.requests()[5][":path"] == "/c" and len(Peer.ALL) == 1
+
+
+def test_pending_version_choosing_http1_and_an_invalid_number() -> None:
+    for chosen in (1, 3.5):
+        Peer.ALL.clear()
+        answer = [None]
+        f = pending_mux(answer)
+        p, out = stream(f)
+        request(p)
+        answer[0] = chosen
+        p.context.get_group().touch()
+        assert type(session(f)).__name__ == "HTTPSession"
+        assert Peer.ALL[0].events[0].startswith(b"GET / HTTP/1.1\r\n")
+
+
+def test_pending_version_and_the_upstream_ending_answers_the_queue() -> None:
+    answer = [undefined]
+    f = pending_mux(answer)
+    p, out = stream(f)
+    request(p)
+    Peer.ALL[0].close("ConnectionRefused")
+    [(head, _)] = out.messages()
+    assert (head["status"], head["statusText"]) == (502, "Connection Refused")
+    assert not p.context.get_group().waiters and f.smap.clusters == {}
+
+
+def test_pending_version_client_gone_before_the_choice() -> None:
+    answer = [undefined]
+    f = pending_mux(answer)
+    (p1, o1), (p2, o2) = stream(f), stream(f)
+    request(p1, "/gone")
+    request(p2, "/stays")
+    p1.end()
+    answer[0] = 2
+    answer[-1][0].get_group().touch()  # the session's group: its context is p1's clone
+    [peer] = Peer.ALL
+    assert [h[":path"] for h in peer.requests().values()] == ["/stays"]
+    peer.respond(1, b"s")
+    assert o2.messages()[0][1] == b"s" and not o1.events
+
+
+def test_version_function_answering_at_once_is_asked_in_the_session_context() -> None:
+    answer = [2]
+    f = pending_mux(answer)
+    p, out = stream(f)
+    request(p)
+    [ctx] = answer[-1]
+    assert ctx is session(f).pipeline.context and ctx is not p.context
+    assert not ctx.get_group().waiters

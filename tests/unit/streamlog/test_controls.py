@@ -26,7 +26,8 @@ def run(coro):
         pending = asyncio.all_tasks(loop)
         for t in pending:
             t.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending))
         loop.close()
 
 

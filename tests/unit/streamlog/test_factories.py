@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from pipyd.streamlog.registry import open_store
-from pipyd.streamlog.sse import decode_cursor, encode_cursor, merged_read, substream_sources
+from pipyd.streamlog.sse import (SSESink, decode_cursor, encode_cursor, merged_read,
+                                 substream_sources)
 from pipyd.streamlog.store import AppendRequest, BadRequest, NewEvent, Selector
 
 
@@ -65,3 +67,118 @@ def test_types_filter_advances_past_skipped_events(tmp_path):
         finally:
             await store.close()
     asyncio.run(main())
+
+
+# ----------------------------------------------------- one signal per new stream (factories.py)
+
+def _run(coro):
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for t in pending:
+            t.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+
+
+class _Follower:
+    def __init__(self):
+        self.added = []
+
+    def add(self, key):
+        self.added.append(key)
+
+
+def test_appended_signals_each_new_substream_once(tmp_path):
+    from pipyd.streamlog.factories import appended
+    from pipyd.streamlog.sse import follow_substreams
+
+    async def main():
+        store = open_store("sqlite", directory=str(tmp_path))
+        f = _Follower()
+        stop = follow_substreams(store, "t/f", f)
+        try:
+            for key in ('t/f("a")', 't/f("a")', 't/f("a")/logs', "t/f/config", "t/f", 't/f("b")'):
+                res = await store.append(AppendRequest(key, [NewEvent(b"x")], "p:" + key, 0))
+                await appended(store, key, res)
+            res = await store.append(AppendRequest('t/f("b")', [NewEvent(b"x")], 'p:t/f("b")', 0))
+            assert res.duplicate
+            await appended(store, 't/f("b")', res)          # a producer repeat: no news
+            assert f.added == ['t/f("a")', 't/f("b")']
+            page = await store.read("pipet/events(t)", Selector())
+            assert [json.loads(e.data)["stream"] for e in page.events] == \
+                ['/t/f("a")', "/t/f", '/t/f("b")']         # §11: meta and log streams are not
+            stop()
+            res = await store.append(AppendRequest('t/f("c")', [NewEvent(b"x")]))
+            await appended(store, 't/f("c")', res)
+            assert f.added == ['t/f("a")', 't/f("b")']     # unfollowed
+        finally:
+            await store.close()
+    _run(main())
+
+
+# ------------------------------------------------------------------- sse.resync (splice, §12)
+
+class _Sink(SSESink):
+    def __init__(self):
+        self.out, self.ended = b"", False
+
+    def write(self, b):
+        self.out += b
+
+    def end(self):
+        self.ended = True
+
+
+def test_resync_reaches_substreams_consumers_following_the_key(tmp_path):
+    from pipyd.streamlog.sse import SubstreamsConsumer, resync
+
+    async def main():
+        store = open_store("sqlite", directory=str(tmp_path))
+        try:
+            await _fill(store, "t/f", [('"a"', 1), ('"b"', 2)])
+            sinks = [_Sink(), _Sink()]
+            cs = [SubstreamsConsumer(store, base, Selector(), True, {}, sink, 0)
+                  for base, sink in zip(("t/f", "t/g"), sinks)]
+            for c in cs:
+                await c.start()
+            await asyncio.sleep(0.05)
+            resync(store, 't/f("a")', 5)
+            assert sinks[0].ended and cs[0].closed and not sinks[1].ended
+            block = sinks[0].out.decode().split("\n\n")[-2]
+            fields = dict(line.split(": ", 1) for line in block.split("\n"))
+            assert fields["event"] == "resync"
+            assert decode_cursor(fields["id"]) == {'"a"': 5, '"b"': 1}
+            assert json.loads(fields["data"]) == {"reason": "splice", "length": 5,
+                                                  "substream": '"a"'}
+            cs[1].close()
+        finally:
+            await store.close()
+    _run(main())
+
+
+def test_factory_logs_copy_errors_of_inherited_reducers(tmp_path):
+    from pipyd.streamlog.reducers import ReducerManager, _log_event
+
+    async def main():
+        store = open_store("sqlite", directory=str(tmp_path))
+        try:
+            mgr = ReducerManager(store)
+            mgr.inherited['t/f("a")'] = {"shared": 0}
+            await mgr.factory_logs('t/f("a")', [
+                _log_event("reducer-error", {"reducer": "shared", "index": 3, "error": "no"}),
+                _log_event("reducer-error", {"reducer": "own", "index": 3, "error": "no"}),
+                _log_event("reducer-log", {"reducer": "shared", "index": 3, "level": "log",
+                                           "message": "hi"})])
+            page = await store.read("t/f/logs", Selector())
+            assert [(e.eventType, json.loads(e.data)) for e in page.events] == [
+                ("reducer-error", {"substream": '"a"', "reducer": "shared", "index": 3,
+                                   "error": "no"})]
+            await mgr.factory_logs("t/plain", [_log_event("reducer-error", {"reducer": "x"})])
+            assert await store.length("t/plain/logs") == 0
+        finally:
+            await store.close()
+    _run(main())

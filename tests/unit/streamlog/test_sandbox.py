@@ -153,3 +153,28 @@ def test_large_batch_in_one_call(sandbox):
     evs = [_ev(i, {"n": 1}) for i in range(20000)]
     doc = run(sandbox, "(s = 0, e) => s + e.data.n", evs, name="big")
     assert doc["states"] == ["20000"]
+
+
+def test_columnar_encoding_fast_path_and_its_exits():
+    """One JSON content type and no blank body: data spliced as is, no kinds, no type numbers;
+    a blank body, a second type or non-tuple event objects take the per-event path."""
+    evs = [_ev(i, {"n": i}) for i in range(4)]
+    enc = encode_events(evs)
+    meta = json.loads(enc.meta)
+    assert enc.data == b"[" + b",".join(e.data for e in evs) + b"]" and enc.count == 4
+    assert meta == {"n": 4, "i0": 0, "t0": 1000, "di": None, "dt": [0, 1, 2, 3],
+                    "types": [["message", "application/json"]], "ty": None, "kind": None}
+    blank = encode_events(evs[:2] + [_ev(2, b"")] + [_ev(3, b" \n")])
+    assert json.loads(blank.meta)["kind"] == [0, 0, 3, 3]
+    assert json.loads(blank.data) == [{"n": 0}, {"n": 1}, "", " \n"]
+    mixed = json.loads(encode_events([evs[0], _ev(7, b"x", "text/plain", "t"), evs[1]]).meta)
+    assert (mixed["ty"], mixed["kind"], mixed["di"]) == ([0, 1, 0], [0, 1, 0], [0, 7, 1])
+
+    class Plain:        # any object with the Event attributes encodes the same
+        def __init__(self, ev):
+            self.index, self.timestamp, self.eventType = ev.index, ev.timestamp, ev.eventType
+            self.contentType, self.data = ev.contentType, ev.data
+    other = encode_events([Plain(e) for e in evs])
+    assert (other.meta, other.data) == (enc.meta, enc.data)
+    safe = json.loads(safe_events(evs).meta)
+    assert safe["kind"] == [3, 3, 3, 3]

@@ -317,6 +317,67 @@ def test_read_page_limit_is_capped(make_store):
     run(make_store, body)
 
 
+def test_read_range_is_read_without_the_page_cap(make_store):
+    async def body(s):
+        await s.append(req(*(NewEvent(b"%d" % i, "t%d" % (i % 3)) for i in range(MAX_PAGE_EVENTS
+                                                                                 + 500))))
+        n = MAX_PAGE_EVENTS + 500
+        page = await s.read_range("a/s", 0, n, limit=n + 10)
+        assert [e.index for e in page.events] == list(range(n))
+        assert (page.next_index, page.length) == (n, n)
+        assert [e.data for e in page.events[:3]] == [b"0", b"1", b"2"]
+        assert page.events[4] == await s.get("a/s", 4)
+        page = await s.read_range("a/s", 10, 20, limit=5)
+        assert [e.index for e in page.events] == [10, 11, 12, 13, 14] and page.next_index == 15
+        page = await s.read_range("a/s", n - 2, n + 50, limit=100)
+        assert [e.index for e in page.events] == [n - 2, n - 1] and page.next_index == n
+        for start, end in ((n, n + 5), (n + 3, n + 9), (7, 7)):     # as read answers them
+            assert await s.read_range("a/s", start, end, limit=9) == await s.read(
+                "a/s", Selector(None, start, end))
+        assert await s.read_range("a/none", 0, 5, limit=9) == await s.read("a/none")
+    run(make_store, body)
+
+
+def test_read_range_stops_by_bytes_like_read(make_store):
+    async def body(s):
+        sizes = [5, 7, 3, 100, 1, 1, 1] + [2] * 3000
+        await s.append(req(*(ev(b"x" * k) for k in sizes)))
+        for start, budget in ((0, 14), (0, 15), (0, 16), (0, 0), (3, 50), (3, 100), (4, 5000),
+                              (0, 10 ** 9)):
+            got = await s.read_range("a/s", start, len(sizes), limit=10 ** 6, max_bytes=budget)
+            want, used, i = [], 0, start            # read's rule: stop before going over
+            while i < len(sizes) and (not want or used + sizes[i] <= budget):
+                want.append(i)
+                used += sizes[i]
+                i += 1
+            assert [e.index for e in got.events] == want, (start, budget)
+            assert got.next_index == want[-1] + 1 and got.length == len(sizes)
+    run(make_store, body)
+
+
+async def _default_read_range(store, *args, **kw):
+    """The interface's own ``read_range`` (paging through ``read``) run against this backend."""
+    return await StreamStore.read_range(store, *args, **kw)
+
+
+def test_default_read_range_matches_the_backend(make_store):
+    async def body(s):
+        sizes = [5, 7, 3, 100, 1] + [2] * (MAX_PAGE_EVENTS + 20)
+        await s.append(req(*(ev(b"x" * k) for k in sizes)))
+        n = len(sizes)
+        for start, end, limit, budget in ((0, n, 10 ** 6, 10 ** 9), (0, n, 10 ** 6, 15),
+                                          (3, n, 10 ** 6, 50), (2, 900, 3000, 10 ** 9),
+                                          (5, n, MAX_PAGE_EVENTS + 7, 10 ** 9), (n, n + 3, 5, 9),
+                                          (4, 4, 5, 9), (0, n, 10 ** 6, 1800)):
+            assert await _default_read_range(s, "a/s", start, end, limit=limit,
+                                             max_bytes=budget) == \
+                await s.read_range("a/s", start, end, limit=limit, max_bytes=budget), \
+                (start, end, limit, budget)
+        assert await _default_read_range(s, "a/none", 0, 5, limit=9) == \
+            await s.read_range("a/none", 0, 5, limit=9)
+    run(make_store, body)
+
+
 def test_list_streams_by_prefix(make_store):
     async def body(s):
         for key in ("a/x", "a/y", "ab/z", stream_key("a", "f", '"q"')):

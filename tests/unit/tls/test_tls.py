@@ -14,7 +14,7 @@ from pipyd.events import Data, StreamEnd
 from pipyd.js.values import JSArray, JSObject, JSThrow
 from pipyd.pipeline import Filter, PipelineLayout
 from pipyd.registry import lookup
-from filters.tls_hello import ClientHelloReader, parse_client_hello
+from pipyd.filters.tls_hello import ClientHelloReader, parse_client_hello
 
 from . import make_pki
 
