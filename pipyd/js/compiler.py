@@ -23,6 +23,7 @@ from typing import Any
 
 from pipyd.js import nodes as N
 from pipyd.js import runtime
+from pipyd.js.compiler_calls import NamespaceCallMixin
 from pipyd.js.compiler_expr import ExprMixin
 from pipyd.js.compiler_names import (  # noqa: F401  (locate, span: re-exported for the mixins' callers)
     _POSITIONED, E, LOAD, STORE, Binding, PyFunc, lexical_decls, locate, mangle, nodes_under, pattern_names, span,
@@ -106,7 +107,7 @@ def _fill_positions(mod: ast.Module) -> None:
                     push((x, pos))
 
 
-class Compiler(ExprMixin, StmtMixin, PatternMixin):
+class Compiler(ExprMixin, NamespaceCallMixin, StmtMixin, PatternMixin):
     """Compiles one Program; ``compile_program`` is the entry point."""
 
     def __init__(self, filename: str, not_context: frozenset[str] = frozenset()) -> None:
@@ -124,6 +125,7 @@ class Compiler(ExprMixin, StmtMixin, PatternMixin):
         self.callees: dict[tuple[int, int], str] = {}  # (line, col) of a direct call -> callee name
         self.member_tables: dict[tuple[str, str], str] = {}  # (getters|invokers, name) -> global
         self.site_caches: list[str] = []  # globals of per-site inline caches (None at start)
+        self.host_names = runtime.host_member_names()  # member reads test these as host attributes first
 
     # -------------------------------------------------------------- small tools
 
@@ -465,7 +467,7 @@ def _name_functions(code: Any, info: dict[str, tuple[str, int]], callees: dict) 
     """Rename generated defs (``ǂf3``) to their JS names and register name/length per code,
     and the module's direct call sites (runtime.CALL_SITES, for "f is not a function")."""
     consts = tuple(_name_functions(k, info, callees) if hasattr(k, "co_code") else k for k in code.co_consts)
-    meta = info.get(code.co_name)
+    meta = info.get(code.co_name)  # (the only lambdas are arrow_lambda's: ``<lambda>``)
     if meta is not None:
         js_name = meta[0] or "(anonymous)"
         code = code.replace(co_consts=consts, co_name=js_name, co_qualname=js_name)

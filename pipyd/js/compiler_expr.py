@@ -11,7 +11,7 @@ from typing import Any
 
 from pipyd.js import nodes as N
 from pipyd.js.coerce import to_string
-from pipyd.js.compiler_names import E, LOAD, STORE, Binding, locate, nodes_under
+from pipyd.js.compiler_names import E, LOAD, STORE, Binding, PyFunc, locate, nodes_under
 from pipyd.js.values import py_name
 
 BINARY = {
@@ -47,6 +47,26 @@ def _inlinable_arrow(node: N.Node) -> bool:
         return False
     body = node.body
     return body.type not in _NOT_INLINE and not any(n.type in _NOT_INLINE for n in nodes_under(body))
+
+
+# The bound of the inline int range tests (`-B < x < B`): the largest one-digit CPython int.
+# CPython 3.11 specialises int comparisons (COMPARE_OP_INT_JUMP) only for single-digit ints
+# (|v| < 2**30); a bound of 2**52 made each test a generic rich comparison, several times the
+# cost. Larger ints take the runtime helper, which is exact for every value.
+_SMALL = 2**30 - 1
+
+# Binary operators whose result is a number, a BigInt or (``+``) a string, never a boolean
+# (§13.7-13.12): `x % 3 === 0` needs no test that the left side is not True/False.
+_NUMERIC_OPS = frozenset(("+", "-", "*", "/", "%", "**", "&", "|", "^", "<<", ">>", ">>>"))
+
+
+def _never_bool(node: N.Node) -> bool:
+    """The node's value is never a boolean (so Python ``==`` against a number literal is
+    JS ``===``: True == 1 is the only way the two differ)."""
+    t = node.type
+    if t == "BinaryExpression":
+        return node.operator in _NUMERIC_OPS
+    return t == "UnaryExpression" and node.operator in ("-", "+", "~")
 
 
 def _h(name: str) -> ast.expr:
@@ -340,7 +360,7 @@ class ExprMixin:
         if type(lit) is not int or not 0 < lit < 2**31:
             return None
         if op in ("+", "-", "*"):
-            bound = 2**52 if op != "*" else 2**53 // lit
+            bound = min(2**52 if op != "*" else 2**53 // lit, _SMALL)
             in_range = ast.Compare(ast.Constant(-bound), [ast.Lt(), ast.Lt()], [tv, ast.Constant(bound)])
             py_op = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult}[op]()
         elif op == "%":
@@ -399,8 +419,10 @@ class ExprMixin:
                 return None  # two literals: left to seq (Python warns about `is` between constants)
             if kind == "num":
                 # a number equals only numbers (True == 1 in Python, hence the bool test)
-                t = self.fresh()
                 lit = right if other is left else left
+                if _never_bool(other):  # an arithmetic result: Python's == is JS's === on it
+                    return ast.Compare(self.expr(other), [ast.NotEq() if negate else ast.Eq()], [self.expr(lit)])
+                t = self.fresh()
                 test = ast.BoolOp(ast.And(), [
                     ast.Compare(ast.NamedExpr(ast.Name(t, STORE), self.expr(other)), [ast.Eq()],
                                 [self.expr(lit)]),
@@ -480,7 +502,7 @@ class ExprMixin:
         tv = ast.Name(t, LOAD)
         fits = ast.BoolOp(ast.And(), [
             ast.Compare(ast.Call(_h("type"), [bound], []), [ast.Is()], [_h("int")]),
-            ast.Compare(ast.Constant(-2**52), [ast.Lt(), ast.Lt()], [tv, ast.Constant(2**52)])])
+            ast.Compare(ast.Constant(-_SMALL), [ast.Lt(), ast.Lt()], [tv, ast.Constant(_SMALL)])])
         up = node.operator == "++"
         fast = ast.BinOp(ast.Name(t, LOAD), ast.Add() if up else ast.Sub(), ast.Constant(1))
         return ast.IfExp(fits, fast, _call("inc" if up else "dec", tv))
@@ -556,10 +578,24 @@ class ExprMixin:
                 host = ast.BoolOp(ast.And(), [
                     ast.Compare(ast.Name(c, LOAD), [ast.In()], [self.member_table("hosts", key.value)]), fill])
                 other = ast.IfExp(host, ast.Attribute(ast.Name(t, LOAD), attr, LOAD), other)
-                cached = ast.Compare(test.left, [ast.Is()], [ast.Name(k, LOAD)])
+                kind = test.left
+                if key.value == "length":
+                    # strings and arrays first, their length inline (the getter table's `len`
+                    # for exactly these types): `len(t) if (c := type(t)) is str or c is JSArray`
+                    kind = ast.Name(c, LOAD)
+                    first = ast.BoolOp(ast.Or(), [ast.Compare(test.left, [ast.Is()], [_h("str")]),
+                                                  ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("JSArray")])])
+                cached = ast.Compare(kind, [ast.Is()], [ast.Name(k, LOAD)])
                 test = ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("JSObject")])
-                return ast.IfExp(cached, ast.Attribute(ast.Name(t, LOAD), attr, LOAD),
-                                 ast.IfExp(test, hit, other))
+                if key.value in self.host_names:
+                    read = ast.IfExp(cached, ast.Attribute(ast.Name(t, LOAD), attr, LOAD), ast.IfExp(test, hit, other))
+                else:  # no host class reads this name: the plain object is the likely receiver
+                    test.left = kind
+                    cached.left = ast.Name(c, LOAD)
+                    read = ast.IfExp(test, hit, ast.IfExp(cached, ast.Attribute(ast.Name(t, LOAD), attr, LOAD), other))
+                if key.value == "length":
+                    return ast.IfExp(first, ast.Call(_h("len"), [ast.Name(t, LOAD)], []), read)
+                return read
             return ast.IfExp(test, hit, other)
         return _call("get", obj, key)
 
@@ -612,7 +648,7 @@ class ExprMixin:
                     and self.fn.lookup(callee.object.name) is None):
                 if callee.object.name == "Math" and (key.value, len(arg_list)) in _MATH_INLINE and not any(
                         type(a) is ast.Starred for a in arg_list):
-                    return self.math_inline(obj, key, arg_list)
+                    return self.math_inline(obj, key, arg_list, args)
                 return ast.Call(self.namespace_member(obj, key), arg_list, [])
             if _is_name_key(key):
                 # the name's invoker table (runtime.invokers): `M[type(t := o)](t, *args)`
@@ -665,62 +701,27 @@ class ExprMixin:
                         [ast.Is()], [_h("A" + name)])])
         table = ast.Subscript(self.member_table("invokers", name),
                               ast.Call(_h("type"), [ast.Name(t, LOAD)], []), LOAD)
-        slow = ast.Call(table, [ast.Name(t, LOAD), self.expr(arrow)], [])
+        slow = ast.Call(table, [ast.Name(t, LOAD), self.arrow_lambda(arrow)], [])
         return ast.IfExp(test, fast, slow)
 
-    def math_inline(self, obj: ast.expr, key: ast.Constant, args: list[ast.expr]) -> ast.expr:
-        """``Math.floor(x)``, ``Math.min(a, b)``… on ints (and floor on a safe float) computed
-        inline when ``Math`` is the builtin namespace whose member is still the builtin. The
-        callee is read first and the arguments next (§13.3.6.1), with ``&`` so that both run:
-        ``r if ((f := Mk if type(ns := Math) is NS and dget(ns, k) is Mk else <member>) is Mk)
-        & <ints> else f(a…)``."""
-        name = key.value
-        ns, f = self.fresh(), self.fresh("f")
-        builtin = _h("M" + name)
-        pristine = ast.BoolOp(ast.And(), [
-            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(ns, STORE), obj)], []),
-                        [ast.Is()], [_h("NS")]),
-            ast.Compare(_call("dget", ast.Name(ns, LOAD), key), [ast.Is()], [builtin])])
-        callee = ast.IfExp(pristine, _h("M" + name), self.namespace_member(ast.Name(ns, LOAD), key))
-        known = ast.Compare(ast.NamedExpr(ast.Name(f, STORE), callee), [ast.Is()], [_h("M" + name)])
-        temps = [self.fresh() for _ in args]
-        tv = [ast.Name(t, LOAD) for t in temps]
-        is_int = [ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), a)], []),
-                              [ast.Is()], [_h("int")]) for t, a in zip(temps, args)]
-        if name == "floor":  # a float strictly inside ±2**53 other than ±0: math.floor's int is exact
-            c = self.fresh()
-            is_int[0] = ast.BoolOp(ast.Or(), [
-                ast.Compare(ast.NamedExpr(ast.Name(c, STORE), ast.Call(_h("type"), [
-                    ast.NamedExpr(ast.Name(temps[0], STORE), args[0])], [])), [ast.Is()], [_h("int")]),
-                ast.BoolOp(ast.And(), [
-                    ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("float")]),
-                    ast.Compare(ast.Constant(-2.0**53), [ast.Lt(), ast.Lt()], [tv[0], ast.Constant(2.0**53)]),
-                    ast.Compare(tv[0], [ast.NotEq()], [ast.Constant(0)])])])
-            fast: ast.expr = ast.IfExp(ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("int")]), tv[0],
-                                       ast.Call(_h("mfloor"), [tv[0]], []))
-        elif len(args) == 2:
-            op = ast.LtE() if name == "min" else ast.GtE()
-            fast = ast.IfExp(ast.Compare(tv[0], [op], [tv[1]]), tv[0], tv[1])
-        else:
-            fast = ast.Call(_h("abs"), [tv[0]], []) if name == "abs" else tv[0]
-        test: ast.expr = known
-        for e in is_int:  # ``&`` on bools: every operand runs, in order
-            test = ast.BinOp(test, ast.BitAnd(), e)
-        return ast.IfExp(test, fast, ast.Call(ast.Name(f, LOAD), list(tv), []))
-
-    def namespace_member(self, obj: ast.expr, key: ast.Constant) -> ast.expr:
-        """The function to call for ``Math.floor(…)`` / ``JSON.stringify(…)``: the member
-        itself when the object is a builtin namespace and the member a plain function (it takes
-        no ``this``), else a method bound by runtime.bind_method (a script replaced something):
-        ``f if type(t := o) is NS and type(f := dict.get(t, k)) in PLAIN else bind(t, k)``."""
-        t, f = self.fresh(), self.fresh()
-        test = ast.BoolOp(ast.And(), [
-            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(t, STORE), obj)], []),
-                        [ast.Is()], [_h("NS")]),
-            ast.Compare(ast.Call(_h("type"), [ast.NamedExpr(ast.Name(f, STORE),
-                                                            _call("dget", ast.Name(t, LOAD), key))], []),
-                        [ast.In()], [_h("PLAIN")])])
-        return ast.IfExp(test, ast.Name(f, LOAD), _call("bind_method", ast.Name(t, LOAD), key))
+    def arrow_lambda(self, arrow: N.Node) -> ast.expr:
+        """An inlinable arrow (one parameter, expression body) as a Python ``lambda``: made only
+        when the slow path runs, where a ``def`` would be made on every call of the enclosing
+        function even when the comprehension is taken. Its code is named like an anonymous
+        one-parameter arrow (compiler._name_functions registers ``<lambda>`` as ("", 1))."""
+        fn = PyFunc(parent=self.fn, this_name=self.fn.this_name)
+        saved = self.fn, self.out, self.jumps, self.chain
+        self.fn, self.out, self.jumps, self.chain = fn, [], [], None
+        try:
+            args, _ = self.parameters(arrow, True)
+            body = self.expr(arrow.body)
+            extra = self.out
+        finally:
+            self.fn, self.out, self.jumps, self.chain = saved
+        if extra or fn.nonlocals or fn.globals or fn.uses_jump:
+            return self.expr(arrow)  # needs statements: the usual def
+        self.fn_info["<lambda>"] = ("", 1)
+        return locate(ast.Lambda(args, body), arrow)
 
     def x_NewExpression(self, node: N.Node) -> ast.expr:
         return _call("construct", self.expr(node.callee), *self.arguments_of(node.arguments))

@@ -19,7 +19,7 @@ from pipyd.js.coerce import (  # noqa: F401  (re-exported for compiled code and 
     loose_equals, own_keys, strict_equals, to_boolean, to_int32, to_integer, to_number,
     to_object_key, to_primitive, to_string, to_uint32, truthy,
 )
-from pipyd.js.builtins.classes import BuiltinClass
+from pipyd.js.builtins.classes import BuiltinClass, PristineNamespace
 from pipyd.js.values import (
     HostObject, JSArray, JSErrorObject, JSFunction, JSObject, JSObjectP, JSThrow, JSUndefined,
     type_error, typeof, undefined,
@@ -395,6 +395,8 @@ def delete(obj: Any, key: Any) -> bool:
             obj.props.pop(to_object_key(key), None)
         return True
     if isinstance(obj, dict):
+        if type(obj) is PristineNamespace:
+            obj._spoil()  # Math's members may no longer be the builtins (compiler_expr.math_inline)
         dict.pop(obj, key if type(key) is str else to_object_key(key), None)
         return True
     if type(obj) is JSFunction and obj.props is not None:
@@ -448,7 +450,7 @@ from pipyd.js.runtime_ops import *  # noqa: E402,F401,F403  (operators, calls, i
 from pipyd.js.runtime_ops import _FUNCTION_METHODS  # noqa: E402
 from pipyd.js.runtime_members import (  # noqa: E402,F401  (member tables, accessors, call sites)
     CALL_SITES, COMPILED_HELPERS, AccessorObject, PropertyAccessor, _accessor_get, _accessor_set,
-    call_site_error, define_property, getters, invokers, not_callable_error,
+    call_site_error, define_property, getters, host_member_names, invokers, not_callable_error,
 )
 
 

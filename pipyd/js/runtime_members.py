@@ -13,7 +13,7 @@ import weakref
 from typing import Any, Callable
 
 from pipyd.js import runtime as rt
-from pipyd.js.builtins.classes import BuiltinNamespace
+from pipyd.js.builtins.classes import BuiltinNamespace, PristineNamespace
 from pipyd.js.coerce import to_string
 from pipyd.js.scope import ESCAPE
 from pipyd.js.values import (
@@ -150,7 +150,7 @@ def _make_getter(t: type, key: str) -> Callable[[Any], Any]:
         return _proto_getter(rt.NUMBER_PROTO, key, _undefined_getter)
     if t is bool:
         return _proto_getter(rt.BOOLEAN_PROTO, key, _undefined_getter)
-    if t is BuiltinNamespace:
+    if t is BuiltinNamespace or t is PristineNamespace:
         return _namespace_getter(key)
     return _generic_getter(key)
 
@@ -183,6 +183,20 @@ def host_types(key: str) -> set[type]:
     if s is None:
         s = _HOST_TYPES[key] = set()
     return s
+
+
+def host_member_names() -> frozenset[str]:
+    """Every name some loaded host class lets scripts read (``js_get``). The compiler orders a
+    member read's tests by it: such names test the site's host-class cache first, all others
+    the plain-object case first (a message head's ``headers``, a config's keys). Only the order
+    of the tests depends on it, never the result."""
+    names: set[str] = set()
+    todo = [HostObject]
+    while todo:
+        c = todo.pop()
+        names.update(c.__dict__.get("js_get", ()))
+        todo.extend(c.__subclasses__())
+    return frozenset(names)
 
 
 def getters(key: str) -> dict[type, Callable[[Any], Any]]:
@@ -260,7 +274,7 @@ def _make_invoker(t: type, key: str) -> Callable[..., Any]:
         return _proto_invoker(rt.NUMBER_PROTO, key)
     if t is bool:
         return _proto_invoker(rt.BOOLEAN_PROTO, key)
-    if t is BuiltinNamespace:
+    if t is BuiltinNamespace or t is PristineNamespace:
         return _namespace_invoker(key)
     return _generic_invoker(key)
 
@@ -297,7 +311,7 @@ def bind_method(obj: Any, key: str) -> Callable[..., Any]:
 
 # Helpers compiled code refers to as ``ǂname`` beyond engine._HELPER_NAMES (compiler registers them).
 COMPILED_HELPERS: dict[str, Any] = {ESCAPE + name: v for name, v in (
-    ("getters", getters), ("invokers", invokers), ("hosts", host_types), ("NS", BuiltinNamespace),
+    ("getters", getters), ("invokers", invokers), ("hosts", host_types), ("NS", BuiltinNamespace), ("PNS", PristineNamespace),
     ("dget", dict.get), ("PLAIN", frozenset((types.FunctionType, types.BuiltinFunctionType))),
     ("bind_method", bind_method), ("bool", bool), ("str", str), ("int", int), ("float", float),
     ("AccessorObject", AccessorObject), ("define_property", define_property), ("to_string", to_string))}

@@ -12,7 +12,7 @@ import math
 from typing import Any, Iterable
 
 from pipyd.js import runtime as rt
-from pipyd.js.builtins.classes import BuiltinClass, BuiltinNamespace
+from pipyd.js.builtins.classes import BuiltinClass, BuiltinNamespace, PristineNamespace
 from pipyd.js.coerce import (
     loose_equals, own_keys, strict_equals, to_int32, to_number, to_primitive, to_string, to_uint32,
     truthy,
@@ -324,7 +324,7 @@ def call_method(obj: Any, key: Any, *args: Any) -> Any:
         raise type_error(f"{rt.to_string(key)} is not a function")
     elif t is BuiltinClass:
         f = obj.get(key) if type(key) is str else rt.get(obj, key)
-    elif t is BuiltinNamespace:  # Math, JSON: members are plain callables taking no `this`
+    elif t is BuiltinNamespace or t is PristineNamespace:  # Math, JSON: members are plain callables taking no `this`
         f = dict.get(obj, key) if type(key) is str else None
         if f is None:
             f = rt.get(obj, key)

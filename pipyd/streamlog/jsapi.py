@@ -1,6 +1,7 @@
 """The ``streamlog`` builtin: scripts append to and read from streams (specs/streamlog.md §1, §13).
 
     streamlog.append(stream, data[, options][, callback])   → undefined
+        callback(index) when durable; callback(undefined, message, {status, error, detail})
     streamlog.read(stream[, from[, limit]])                 → [{index, timestamp, eventType, …}]
     streamlog.length(stream)                                → number
 
@@ -23,8 +24,12 @@ other value as its JSON text with ``application/json``; ``options.contentType`` 
 than the stream's latest fails like HTTP's 409).
 
 Argument errors a programmer makes (a stream path that does not parse, wrong argument types)
-throw at once; everything the store decides (sizes, timestamps, invalid JSON) reaches the
-callback, the same cases for which the HTTP API answers 4xx.
+throw at once; everything the HTTP API would refuse with a 4xx reaches the callback, checked by
+the same code before the store sees the event (``factories.before_append``: a write to a
+factory without an argument, §8; typed events against their JTD schema, §9's 422) and by the
+store (sizes, timestamps). The callback's third argument is the HTTP error body as a JS object
+plus the status the HTTP API answers: ``{status: 422, error: "event does not match type …",
+detail: {part, eventType, errors}}``.
 
 Reads are synchronous, on the event loop: the SQLite store answers its read coroutines without
 ever suspending (WAL readers never wait for the writer), so ``_run_now`` drives them to their
@@ -123,13 +128,14 @@ def _new_event(url: Any, data: Any, options: Any) -> NewEvent:
 
 
 def _check_json(ev: NewEvent) -> None:
-    """JSON content types must carry JSON: the HTTP API's 415 rule (http_write.py), because
-    readers and reducers rely on ``application/json`` data being JSON."""
+    """JSON content types must carry JSON: the HTTP API's 415 rule and message (http_write.py),
+    because readers and reducers rely on ``application/json`` data being JSON."""
     if is_json_type(ev.contentType):
         try:
             json.loads(ev.data)
         except ValueError as e:
-            raise ApiError(415, f"data is not valid JSON for {ev.contentType}: {e}") from None
+            raise ApiError(415, "body is not valid JSON for its content type",
+                           {"contentType": ev.contentType, "part": None, "reason": str(e)}) from None
 
 
 def _run_now(coro: Any, who: str) -> Any:
@@ -166,6 +172,7 @@ def _js_event(ev: Any) -> JSObject:
 
 def _settled(ctx: Any, callback: Any, stream: str, task: asyncio.Task) -> None:
     """Loop callback when an append finished: hand the outcome to the script."""
+    status, detail = 500, None
     if task.cancelled():
         index, error = undefined, "append cancelled (the worker is stopping)"
     else:
@@ -173,7 +180,7 @@ def _settled(ctx: Any, callback: Any, stream: str, task: asyncio.Task) -> None:
         if exc is None:
             index, error = task.result().indexes[0], None
         elif isinstance(exc, StoreError):
-            index, error = undefined, exc.message
+            index, error, status, detail = undefined, exc.message, exc.status, exc.detail
         else:
             index, error = undefined, f"{type(exc).__name__}: {exc}"
             log.error(f"streamlog.append({stream}): {error}")
@@ -185,9 +192,16 @@ def _settled(ctx: Any, callback: Any, stream: str, task: asyncio.Task) -> None:
     from ..pipeline import call_script
     active = scope.ACTIVE
     prev = active.current
-    call_script(ctx, callback, (index,) if error is None else (undefined, error))
+    call_script(ctx, callback, (index,) if error is None
+                else (undefined, error, _error_object(status, error, detail)))
     active.current = prev
     touch_group(ctx)
+
+
+def _error_object(status: int, message: str, detail: Any) -> Any:
+    """The HTTP API's JSON error body (store.StoreError.body) with its status, as JS values."""
+    return js_json_parse(json.dumps({"status": status, "error": message, "detail": detail},
+                                    default=str))
 
 
 class StreamLogJS(HostObject):
@@ -219,6 +233,10 @@ class StreamLogJS(HostObject):
         return None
 
     def store(self) -> Any:
+        return self.api().store
+
+    def api(self) -> Any:
+        """The stream-log API object (store, webhooks…) the HTTP side of this worker uses."""
         api = self._api
         if api is None:
             from pipyd.filters.streamlog import api_for
@@ -233,7 +251,7 @@ class StreamLogJS(HostObject):
             task.add_done_callback(_log_failure)
             from .factories import watch
             watch(api)      # and so must the substreams scripts create (factories.appended)
-        return api.store
+        return api
 
     # ------------------------------------------------------------------------- the methods
 
@@ -253,15 +271,17 @@ class StreamLogJS(HostObject):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             raise js_error("Error", "streamlog.append(): needs a running daemon") from None
-        store = self.store()
-        task = loop.create_task(self._append(store, AppendRequest(url.key, (ev,))))
+        task = loop.create_task(self._append(self.api(), url, AppendRequest(url.key, (ev,))))
         task.add_done_callback(
             lambda t, c=scope.ACTIVE.current, s=url.key: _settled(c, callback, s, t))
         return undefined
 
     @staticmethod
-    async def _append(store: Any, request: AppendRequest) -> Any:
+    async def _append(api: Any, url: Any, request: AppendRequest) -> Any:
+        from .factories import before_append    # §8 factory argument, §9 types: as HTTP does
         _check_json(request.events[0])
+        await before_append(api, url, list(request.events))
+        store = api.store
         result = await store.append(request)
         from .factories import appended     # a new substream reaches its factory's consumers
         await appended(store, request.stream, result)

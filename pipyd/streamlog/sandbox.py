@@ -311,11 +311,44 @@ def _parse_other(content_type: str, data: str) -> Any:
     return data
 
 
+CPUS_ENV = "PIPYD_SANDBOX_CPUS"
+
+
+def parse_cpus(text: str | None) -> str | None:
+    """``PIPYD_SANDBOX_CPUS`` in taskset's list form (``0``, ``0,2``, ``1-3``), normalised to
+    ``"0,2"``; None when unset or blank. ValueError when it is not such a list.
+
+    Why: the workers inherit the daemon's CPU affinity, so a daemon pinned to one core (the bench
+    "reducers", or ``taskset`` in production) has its catch-up read and the worker's fold take
+    turns on that core instead of overlapping; naming other cores here moves the workers."""
+    if text is None or not text.strip():
+        return None
+    cpus: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        lo, dash, hi = part.partition("-")
+        a, b = int(lo), int(hi) if dash else int(lo)
+        if a < 0 or b < a:
+            raise ValueError(f"{CPUS_ENV}: bad CPU range {part!r}")
+        cpus.update(range(a, b + 1))
+    return ",".join(map(str, sorted(cpus)))
+
+
+def _env_cpus() -> str | None:
+    """The option from the environment; a bad value is logged and ignored (workers unpinned)."""
+    try:
+        return parse_cpus(os.environ.get(CPUS_ENV))
+    except ValueError as e:
+        from .. import log
+        log.warn(f"[streamlog] {e}; reducer workers keep the daemon's CPU affinity")
+        return None
+
+
 class _Worker:
     """One worker process and what it has compiled (context key → set of source hashes)."""
 
-    def __init__(self, memory: int) -> None:
+    def __init__(self, memory: int, cpus: str | None = None) -> None:
         self.memory = memory
+        self.cpus = cpus                # parse_cpus form, applied by the child (_serve)
         self.proc: subprocess.Popen | None = None
         self.known: dict[str, set[str]] = {}
         self.lock = threading.Lock()
@@ -325,11 +358,18 @@ class _Worker:
         self.proc = subprocess.Popen([sys.executable, "-I", os.path.abspath(__file__),
                                       str(self.memory)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     env={"PATH": "/usr/bin:/bin"})
+                                     env=self._env())
         _widen(self.proc.stdin)
         self.known = {}
         self.buf = b""
         return self.proc
+
+    def _env(self) -> dict[str, str]:
+        """The child's whole environment: tenant code must not see the daemon's."""
+        env = {"PATH": "/usr/bin:/bin"}
+        if self.cpus is not None:
+            env[CPUS_ENV] = self.cpus
+        return env
 
     def stop(self) -> None:
         p, self.proc = self.proc, None
@@ -412,19 +452,23 @@ class ReducerSandbox:
 
     def __init__(self, workers: int = 2, cpu_seconds: float = DEFAULT_CPU_SECONDS,
                  memory_bytes: int = DEFAULT_MEMORY_BYTES,
-                 state_limit: int = DEFAULT_STATE_LIMIT) -> None:
+                 state_limit: int = DEFAULT_STATE_LIMIT, cpus: str | None = None) -> None:
+        """``cpus``: the cores the workers run on (``parse_cpus`` form); default from
+        ``$PIPYD_SANDBOX_CPUS``, else the daemon's own affinity, inherited."""
         self.cpu = cpu_seconds
         self.state_limit = state_limit
-        self.workers = [_Worker(memory_bytes) for _ in range(max(1, workers))]
-        self.tsc = _Worker(max(memory_bytes, TSC_MEMORY_BYTES))    # started on first use
+        cpus = parse_cpus(cpus) if cpus is not None else _env_cpus()
+        self.workers = [_Worker(memory_bytes, cpus) for _ in range(max(1, workers))]
+        self.tsc = _Worker(max(memory_bytes, TSC_MEMORY_BYTES), cpus)  # started on first use
 
-    async def transpile(self, source: str) -> dict:
-        """TypeScript to JavaScript in a worker of its own (the compiler is 9 MB of JS: ~1.5 s to
-        load once, then milliseconds): ``{js, errors: [{line, column, message, code}]}`` with
-        positions in ``source`` (see reducer_ts.py for what ``source`` holds)."""
+    async def transpile(self, request: Any, setup: dict[str, str]) -> dict:
+        """TypeScript in a worker of its own (the compiler is 9 MB of JS: ~2 s to load once):
+        ``setup`` (hash → JavaScript, reducer_lib.py's ``CHECKER``) is evaluated after the
+        compiler, once per worker process like reducer sources, and defines ``__tsc``; the
+        answer is ``__tsc(request)`` (reducer_ts.py says what both hold)."""
         import asyncio
-        return await asyncio.to_thread(self.tsc.call, "", {}, b"null",
-                                       json.dumps({"tsc": source}).encode(), TSC_CPU_SECONDS)
+        return await asyncio.to_thread(self.tsc.call, "", setup, b"null",
+                                       json.dumps({"tsc": request}).encode(), TSC_CPU_SECONDS)
 
     def _worker(self, ctx: str) -> _Worker:
         return self.workers[sum(ctx.encode()) % len(self.workers)]
@@ -463,6 +507,7 @@ class ReducerSandbox:
 def _serve(memory: int) -> None:
     """The worker's loop (runs in the child process only)."""
     import resource
+    _pin(os.environ.get(CPUS_ENV))
     from collections import OrderedDict
 
     import dukpy._dukpy as D       # imported before the limit: its shared library maps memory
@@ -491,27 +536,20 @@ def _serve(memory: int) -> None:
         out.flush()
 
 
-TSC = r"""
-(function (g) {
-  /* transpileModule reports syntax errors only: dukpy ships no lib.d.ts for a type check. */
-  function one(src) {
-    var out = ts.transpileModule(src, {reportDiagnostics: true, compilerOptions: {
-      target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.None, removeComments: true}});
-    var errors = (out.diagnostics || []).map(function (d) {
-      var at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start)
-                                               : {line: 0, character: 0};
-      return {line: at.line + 1, column: at.character + 1, code: d.code,
-              message: ts.flattenDiagnosticMessageText(d.messageText, '\n')};
-    });
-    return {js: out.outputText, errors: errors};
-  }
-  g.__tsc = function (src) { return one(src); };
-})(globalThis);
-"""
+def _pin(cpus: str | None) -> None:
+    """Apply ``PIPYD_SANDBOX_CPUS`` (already normalised by the parent) to this worker. Cores
+    that do not exist or are outside the cgroup's set make sched_setaffinity fail: the worker
+    then keeps the affinity it inherited rather than not starting."""
+    if cpus and hasattr(os, "sched_setaffinity"):
+        try:
+            os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
+        except (OSError, ValueError):
+            pass
 
 
-def _transpile(D: Any, Holder: Any, contexts: Any, source: str) -> bytes:
-    """The ``tsc`` call: the compiler loads into its own context (no tenant code runs there)."""
+def _transpile(D: Any, Holder: Any, contexts: Any, define: list, request: Any) -> bytes:
+    """The ``tsc`` call: the compiler loads into its own context, then the daemon's checker
+    (``define``); tenant code is only ever the compiler's input there, never run."""
     ctx = contexts.get("\0tsc")
     if ctx is None:
         import dukpy
@@ -519,9 +557,13 @@ def _transpile(D: Any, Holder: Any, contexts: Any, source: str) -> bytes:
         ctx = Holder()
         with open(path, "rb") as f:
             D.eval_string(ctx, f.read(), b"{}", False, "typescriptServices.js")
-        D.eval_string(ctx, TSC.encode(), b"{}", False, "<tsc>")
         contexts["\0tsc"] = ctx
-    return D.eval_string(ctx, b"__tsc(dukpy.tsc)", json.dumps({"tsc": source}).encode(), False,
+    for h, src in define:
+        try:
+            D.eval_string(ctx, src.encode(), b"{}", False, "<tsc setup>")
+        except D.JSRuntimeError as e:
+            return json.dumps({"defineError": [h, str(e)]}).encode()
+    return D.eval_string(ctx, b"__tsc(dukpy.tsc)", json.dumps({"tsc": request}).encode(), False,
                          "<tsc>")
 
 
@@ -529,7 +571,8 @@ def _answer(D: Any, Holder: Any, contexts: Any, head: dict, payload: bytes) -> b
     if head["ctx"] == "":
         signal.setitimer(signal.ITIMER_VIRTUAL, head["cpu"])
         try:
-            return _transpile(D, Holder, contexts, json.loads(payload[head["split"]:])["tsc"])
+            return _transpile(D, Holder, contexts, head["define"],
+                              json.loads(payload[head["split"]:])["tsc"])
         except (D.JSRuntimeError, MemoryError) as e:
             return json.dumps({"fatal": str(e) or type(e).__name__}).encode()
         finally:

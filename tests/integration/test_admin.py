@@ -165,9 +165,10 @@ def test_dump_sections_of_a_live_proxy(tmp_path):
             h2c.initiate_connection()
             h2c.send_headers(1, [(":method", "POST"), (":path", "/h2"), (":scheme", "http"),
                                  (":authority", "x")])
-            _, w2 = await asyncio.open_connection("127.0.0.1", listen)
+            r2, w2 = await asyncio.open_connection("127.0.0.1", listen)
             w2.write(h2c.data_to_send())
-            await asyncio.sleep(0.2)
+            # the server's SETTINGS come back from the read that also opened stream 1
+            await asyncio.wait_for(r2.read(9), 10)
             every = "+".join(["pools", "objects", "chunks", "pipelines", "inbound", "outbound",
                               "http2"])
             res = await http(admin, [(b"GET", f"/dump/{every}".encode()),

@@ -49,6 +49,19 @@ pipy({ _idx: undefined, _err: undefined })
                        h.limit ? Number(h.limit) : undefined)))
 )())
 
+// the callback's error object, answered as JSON with its status (or 201 and the index)
+.listen(%(obj)d).demuxHTTP().to($=>$
+  .handleMessage(msg => streamlog.append(
+    msg.head.path.substring(1), JSON.parse(msg.body.toString()),
+    { type: msg.head.headers['event-type'] },
+    (index, message, error) => (_idx = index, _err = error ? [message, error] : undefined)))
+  .wait(() => _idx !== undefined || _err !== undefined)
+  .replaceMessage(() => _err !== undefined
+    ? new Message({ status: _err[1].status, headers: { 'content-type': 'application/json' } },
+                  JSON.stringify({ message: _err[0], ..._err[1] }))
+    : new Message({ status: 201 }, String(_idx)))
+)
+
 // argument errors throw: the error is logged and the request gets a 500
 .listen(%(bad)d).serveHTTP(() => (streamlog.append('bad name/x', 'x'), new Message('no')))
 """
@@ -68,7 +81,7 @@ def _req(port, method, path, body=None, headers=None):
 def site(tmp_path_factory):
     from .daemon import Daemon
     base = tmp_path_factory.mktemp("jsapi")
-    ports = {k: free_port() for k in ("up", "log", "proxy", "cb", "rd", "bad")}
+    ports = {k: free_port() for k in ("up", "log", "proxy", "cb", "rd", "bad", "obj")}
     (base / "main.js").write_text(MODULE % {**ports, "store": str(base / "store")})
     d = Daemon(base, "main.js").start(list(ports.values()))
     yield d, ports
@@ -158,3 +171,63 @@ def test_argument_errors_throw_and_are_logged(site):
     status, _, _ = _req(p["bad"], "GET", "/")
     assert status == 500
     d.wait_log("streamlog.append(): invalid")
+
+
+# ------------------------------------------------------------- the checks HTTP writes get (§8, §9)
+
+ORDER = {"properties": {"id": {"type": "string"}, "total": {"type": "float64"}}}
+
+
+def _append_js(p, path, value, etype=None):
+    status, _, body = _req(p["obj"], "POST", path, json.dumps(value).encode(),
+                           {"Event-Type": etype} if etype else {})
+    return status, (json.loads(body) if status != 201 else int(body))
+
+
+def test_typed_event_with_a_bad_shape_gets_the_http_422(site):
+    d, p = site
+    status, _, _ = _req(p["log"], "PUT", "/ty/orders:order", json.dumps(ORDER).encode(),
+                        {"Content-Type": "application/json"})
+    assert status in (200, 201)
+    bad = {"id": 7, "total": 9.5}
+    http_status, _, http_body = _req(p["log"], "POST", "/ty/orders:order", json.dumps(bad).encode(),
+                                     {"Content-Type": "application/json"})
+    status, err = _append_js(p, "/ty/orders", bad, "order")
+    assert status == http_status == 422
+    http_err = json.loads(http_body)
+    assert err["message"] == err["error"] == http_err["error"] == "event does not match type 'order'"
+    assert err["detail"] == http_err["detail"] == {
+        "part": 0, "eventType": "order",
+        "errors": [{"instancePath": "/id", "schemaPath": "/properties/id/type"}]}
+    assert _req(p["log"], "GET", "/ty/orders.length")[2] == b"0"
+
+
+def test_typed_event_with_a_good_shape_is_stored(site):
+    d, p = site
+    _req(p["log"], "PUT", "/ty/good:order", json.dumps(ORDER).encode(),
+         {"Content-Type": "application/json"})
+    assert _append_js(p, "/ty/good", {"id": "a1", "total": 3.25}, "order") == (201, 0)
+    assert _append_js(p, "/ty/good", {"free": "form"}) == (201, 1)     # an untyped event type
+    events = json.loads(_req(p["log"], "GET", "/ty/good")[2])
+    assert [(e["eventType"], e["data"]) for e in events] == [
+        ("order", {"id": "a1", "total": 3.25}), ("message", {"free": "form"})]
+
+
+def test_factory_without_argument_is_refused_like_http(site):
+    d, p = site
+    status, _, _ = _req(p["log"], "PUT", "/fa/rooms", b'{"factory": true}',
+                        {"Content-Type": "application/json"})
+    assert status in (200, 201)
+    http_status, _, http_body = _req(p["log"], "POST", "/fa/rooms", b'"hi"',
+                                     {"Content-Type": "application/json"})
+    status, err = _append_js(p, "/fa/rooms", "hi")
+    assert status == http_status == 400
+    assert err["error"] == json.loads(http_body)["error"] and "stream factory" in err["error"]
+    assert _append_js(p, "/fa/rooms('lobby')", "hi") == (201, 0)
+    assert _req(p["log"], "GET", "/fa/rooms.length")[2] == b"0"
+
+
+def test_error_object_of_store_refusals(site):
+    d, p = site
+    status, err = _append_js(p, "/so/big", "x" * (100 * 1024 + 1))
+    assert status == 413 and "102400" in err["error"] and err["message"] == err["error"]

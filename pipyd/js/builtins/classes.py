@@ -51,6 +51,51 @@ class BuiltinNamespace(JSObject):
     js_hidden_keys = True
 
 
+class PristineNamespace(BuiltinNamespace):
+    """A builtin namespace none of whose entries has been written or deleted: compiled code
+    tests ``type(Math) is PristineNamespace`` once instead of reading and comparing the member
+    (compiler_expr.math_inline). Every dict mutator first turns the object into a plain
+    ``BuiltinNamespace`` for good (``__class__`` assignment: same layout), so the test can never
+    vouch for a changed member. Runtime type dispatch treats both classes alike."""
+
+    __slots__ = ()
+
+    def _spoil(self) -> None:
+        self.__class__ = BuiltinNamespace
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._spoil()
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._spoil()
+        dict.__delitem__(self, key)
+
+    def __ior__(self, other: Any) -> Any:
+        self._spoil()
+        return dict.__ior__(self, other)
+
+    def pop(self, *args: Any) -> Any:
+        self._spoil()
+        return dict.pop(self, *args)
+
+    def popitem(self) -> Any:
+        self._spoil()
+        return dict.popitem(self)
+
+    def clear(self) -> None:
+        self._spoil()
+        dict.clear(self)
+
+    def update(self, *args: Any, **kw: Any) -> None:
+        self._spoil()
+        dict.update(self, *args, **kw)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self._spoil()
+        return dict.setdefault(self, key, default)
+
+
 def _method_length(fn: Callable[..., Any]) -> int:
     """JS ``length`` of a method fn(this, a, b=undefined, *_): the count of required JS params."""
     code = getattr(fn, "__code__", None)

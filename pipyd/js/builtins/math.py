@@ -7,7 +7,7 @@ import random
 import struct
 from typing import Any, Callable
 
-from pipyd.js.builtins.classes import BuiltinNamespace
+from pipyd.js.builtins.classes import PristineNamespace
 from pipyd.js.coerce import MAX_SAFE, to_int32, to_number, to_numeric_float, to_uint32
 from pipyd.js.values import undefined
 
@@ -218,7 +218,7 @@ def _log1p_edge(v: float) -> float:
     return -INF if v == -1 else NaN
 
 
-MATH = BuiltinNamespace({
+MATH = PristineNamespace({
     "E": math.e, "LN10": math.log(10), "LN2": math.log(2), "LOG10E": 1 / math.log(10),
     "LOG2E": 1 / math.log(2), "PI": math.pi, "SQRT1_2": math.sqrt(0.5), "SQRT2": math.sqrt(2),
     "abs": abs_, "floor": floor, "ceil": ceil, "round": round_, "trunc": trunc, "sign": sign,

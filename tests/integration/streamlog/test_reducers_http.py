@@ -167,3 +167,50 @@ def test_typescript_compile_error_has_positions(server, stream):
     errors = json.dumps(doc)
     assert '"line": ' in errors and '"column": ' in errors, doc
     assert server.get(stream + ".bad")[0] == 404
+
+
+def _typed_stream(server, stream):
+    schema = {"properties": {"name": {"type": "string"}, "count": {"type": "int32"}}}
+    status, _, body = server.request("PUT", stream + ":tally", json.dumps(schema),
+                                     {"Content-Type": "application/json"})
+    assert status in (200, 201), body
+
+
+def test_typescript_type_error_answers_400_at_its_position(server, stream):
+    _typed_stream(server, stream)
+    src = "(s: string = '', e: ReducerEvent<Tally>) =>\n  s + e.data.count.toUpperCase()"
+    status, _, body = server.request("PUT", stream + ".bad", src, TS)
+    assert status == 400, body
+    errors = json.loads(body)["detail"]["errors"]
+    assert [(e["line"], e["column"], e["code"]) for e in errors] == [(2, 20, 2339)], errors
+    assert "toUpperCase" in errors[0]["message"] and "number" in errors[0]["message"]
+    status, _, body = server.request("PUT", stream + ".bad2", "(s = 0, e) => s + nope", TS)
+    assert status == 400, body
+    errors = json.loads(body)["detail"]["errors"]
+    assert [(e["line"], e["column"], e["code"]) for e in errors] == [(1, 19, 2304)], errors
+    assert server.get(stream + ".bad")[0] == 404 and server.get(stream + ".bad2")[0] == 404
+
+
+def test_typescript_typed_reducer_runs_and_untyped_data_is_any(server, stream):
+    _typed_stream(server, stream)
+    src = "(s: Record<string, number> = {}, e: ReducerEvent<Tally>) =>\n" \
+          "  ({...s, [e.data.name.toLowerCase()]:\n" \
+          "    (s[e.data.name.toLowerCase()] ?? 0) + e.data.count})"
+    status, _, body = server.request("PUT", stream + ".sum", src, TS)
+    assert status == 201, body
+    # a reference after a `current.#name` on the same line is still placed where it was written
+    bad = "(s = 0, e: ReducerEvent<Tally>, i, current) => current.#sum.a + e.data.nope"
+    status, _, body = server.request("PUT", stream + ".after", bad, TS)
+    assert status == 400, body
+    assert json.loads(body)["detail"]["errors"][0]["column"] == bad.index("nope") + 1
+    for name, n in (("A", 2), ("b", 3), ("a", 1)):
+        server.request("POST", stream, json.dumps({"name": name, "count": n}),
+                       {"Content-Type": "application/json", "Event-Type": "tally"})
+    assert server.json(stream + ".sum") == {"a": 3, "b": 3}
+    # a stream with no types: `e.data` is `any`, so anything goes (and fails at run time only)
+    untyped = stream + "u"
+    server.post(untyped, json.dumps({"text": "hello"}), Content_Type="application/json")
+    status, _, body = server.request(
+        "PUT", untyped + ".len", "(s: number = 0, e: ReducerEvent) => s + e.data.text.length", TS)
+    assert status == 201, body
+    assert server.json(untyped + ".len") == 5

@@ -5,7 +5,7 @@ import pytest
 from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.js.values import JSArray, JSObject
 
-from filters.mqtt import varint
+from pipyd.filters.mqtt import varint
 
 from . import codec, decode, encode, show, splits
 

@@ -8,7 +8,7 @@ import pytest
 from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.js.values import JSObject, JSThrow
 
-from filters import compress
+from pipyd.filters import compress
 from . import body_of, msg, run
 
 TEXT = b"hello, compressed world! " * 200

@@ -5,7 +5,7 @@ import pytest
 from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.js.values import JSObject
 
-from filters.multipart import boundary_of
+from pipyd.filters.multipart import boundary_of
 from . import msg, pipeline, show
 
 CT = "multipart/form-data; boundary=XyZ"

@@ -79,6 +79,8 @@ def test_namespace_call_and_replaced_member() -> None:
         assert g["h"]() is True  # a script's function member is called with this = Math
     finally:
         dict.pop(g["Math"], "fastTest", None)  # Math is shared by every module
+        from pipyd.js.builtins.classes import PristineNamespace
+        g["Math"].__class__ = PristineNamespace  # untouched again (builtins/classes.py)
 
 
 def test_array_callbacks_by_arity() -> None:

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from pipyd.js.builtins.classes import PristineNamespace
 from pipyd.js.engine import compile_module, evaluate
 from pipyd.js.runtime import ARRAY_PROTO, invokers
 from pipyd.js.scope import ModuleScope
@@ -81,6 +82,7 @@ def test_math_member_replaced_or_math_shadowed() -> None:
         assert _ev("Math.floor = x => 'mine ' + x; Math.floor(2)") == "mine 2"
     finally:
         MATH["floor"] = saved
+        MATH.__class__ = PristineNamespace  # untouched again: the inline path stays tested
     assert _ev("var Math = { min: (a, b) => 'local' }; Math.min(1, 2)") == "local"
     m = compile_module("var f = () => Math.max(1, 2)", "inline.js")
     g = m.new_globals(ModuleScope(0, "inline.js"), {"Math": {"not": "a namespace"}})
