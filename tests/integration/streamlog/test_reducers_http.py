@@ -120,8 +120,9 @@ def test_restart_resumes_from_checkpoint(tmp_path):
         s = Server(d, {"main": port})
         body = "\r\n".join(["--b"] + [f"Content-Type: application/json\r\n\r\n{{\"n\":{i}}}\r\n--b"
                                        for i in range(3000)]) + "--\r\n"
-        assert s.request("POST", "/a/big", body, {"Content-Type": "multipart/mixed; boundary=b"})[0] == 200 or True
+        assert s.request("POST", "/a/big", body, {"Content-Type": "multipart/mixed; boundary=b"})[0] == 201
         n = s.json("/a/big.length")
+        assert n == 3000
         assert s.request("PUT", "/a/big.sum", "(s = 0, e) => s + 1")[0] == 201
         assert s.json("/a/big.sum") == n
         d.signal(signal.SIGTERM)
@@ -131,6 +132,41 @@ def test_restart_resumes_from_checkpoint(tmp_path):
         assert status == 200 and int(headers["reducer-position"]) > 0      # resumed, not replayed
         s.post("/a/big", "one more")
         assert s.json("/a/big.sum") == n + 1
+    finally:
+        d.stop()
+
+
+def test_sigkill_mid_catch_up_resumes_and_counts_every_event_once(tmp_path):
+    """The daemon is SIGKILLed while a reducer is catching up over 60,000 events; restarted, it
+    resumes from a checkpoint (not from 0) and the state counts every event exactly once."""
+    port = free_port()
+    (tmp_path / "main.js").write_text(SERVER.format(port=port, store=tmp_path / "store"))
+    d = Daemon(tmp_path).start([port])
+    try:
+        from .conftest import Server
+        s = Server(d, {"main": port})
+        for start in range(0, 60000, 10000):
+            body = "".join(f"--b\r\nContent-Type: application/json\r\n\r\n{{\"n\":{i}}}\r\n"
+                           for i in range(start, start + 10000)) + "--b--\r\n"
+            assert s.request("POST", "/a/many", body,
+                             {"Content-Type": "multipart/mixed; boundary=b"})[0] == 201
+        # slow enough (a small loop per event) that the kill lands mid catch-up
+        slow = "(s = 0, e) => { let x = 0; for (let i = 0; i < 300; i++) x += i; return s + 1 }"
+        assert s.request("PUT", "/a/many.count", slow)[0] == 201
+        deadline = time.monotonic() + 60
+        while True:
+            _, headers, _ = s.get("/a/many.count?stale=ok")
+            at = int(headers["reducer-position"])
+            if at >= 25000 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert 25000 <= at < 60000, at      # past a checkpoint, not finished
+        d.signal(signal.SIGKILL)
+        d.wait()
+        d = Daemon(tmp_path).start([port])
+        _, headers, _ = s.get("/a/many.count?stale=ok")
+        assert int(headers["reducer-position"]) >= 20000     # resumed from a checkpoint
+        assert s.json("/a/many.count") == 60000
     finally:
         d.stop()
 
