@@ -27,7 +27,7 @@ from collections import deque
 from functools import partial
 from itertools import accumulate
 from operator import itemgetter
-from typing import Callable
+from typing import Any, Callable
 
 from .. import log
 from .store import (
@@ -133,21 +133,18 @@ class SQLiteStore(StreamStore):
 
     async def append(self, request: AppendRequest) -> AppendResult:
         validate_request(request)
-        loop = asyncio.get_running_loop()
-        pending = _Pending(request, loop, loop.create_future())
-        with self._cond:
-            if self._closing:
-                raise StoreUnavailable("the stream store is closed")
-            self._queue.append(pending)
-            self._cond.notify()
-        return await pending.future
+        return await self._enqueue(request)
 
     async def replace(self, request: ReplaceRequest) -> int:
         """Splice (§12) through the writer queue, so it is ordered with appends and commits in a
         group's one transaction: readers' snapshots see the old history or the new one."""
         validate_replace(request)
+        return await self._enqueue(request)
+
+    async def _enqueue(self, request: Any) -> Any:
+        """Hand a write to the writer thread; the answer comes after its group's COMMIT."""
         loop = asyncio.get_running_loop()
-        pending = _Pending(request, loop, loop.create_future())   # type: ignore[arg-type]
+        pending = _Pending(request, loop, loop.create_future())
         with self._cond:
             if self._closing:
                 raise StoreUnavailable("the stream store is closed")

@@ -14,21 +14,12 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from pipyd.streamlog.http_api import Request, StreamLogAPI
 from pipyd.streamlog.registry import open_store
 
+from . import run_fresh
+
 ADMIN = {"authorization": "Bearer root"}
 
 
-def run(coro):
-    """Run ``coro`` on a fresh loop; background followers it started are cancelled after."""
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        pending = asyncio.all_tasks(loop)
-        for t in pending:
-            t.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.wait(pending))
-        loop.close()
+run = run_fresh
 
 
 async def call(api, method, path, body=b"", headers=None):

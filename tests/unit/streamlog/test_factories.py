@@ -7,6 +7,8 @@ import json
 import pytest
 
 from pipyd.streamlog.registry import open_store
+
+from . import run_fresh
 from pipyd.streamlog.sse import (SSESink, decode_cursor, encode_cursor, merged_read,
                                  substream_sources)
 from pipyd.streamlog.store import AppendRequest, BadRequest, NewEvent, Selector
@@ -71,17 +73,7 @@ def test_types_filter_advances_past_skipped_events(tmp_path):
 
 # ----------------------------------------------------- one signal per new stream (factories.py)
 
-def _run(coro):
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        pending = asyncio.all_tasks(loop)
-        for t in pending:
-            t.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
+_run = run_fresh
 
 
 class _Follower:

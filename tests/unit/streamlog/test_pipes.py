@@ -11,9 +11,10 @@ from pipyd.streamlog.pipes import PipeManager, pipes_for
 from pipyd.streamlog.registry import open_store
 from pipyd.streamlog.store import AppendRequest, NewEvent
 
+from . import run_fresh
 
-def run(coro):
-    return asyncio.new_event_loop().run_until_complete(coro)
+
+run = run_fresh
 
 
 async def call(api, method, path, body=b"", **headers):
