@@ -30,6 +30,15 @@ borrower are streams on it, answered concurrently (no FIFO as in HTTP/1):
   ``streams`` and acknowledges what it held, so neither the table nor the windows leak.
 - the peer's SETTINGS_MAX_CONCURRENT_STREAMS is respected: requests beyond it wait in
   ``waiting`` for a stream to close.
+- CONNECT (RFC 9113 §8.5): the HEADERS go without END_STREAM; a 2xx answer is passed on as a
+  complete message (start, end) and makes the stream a tunnel, as a 101-299 answer does on
+  HTTP/1: muxHTTP then hands the client's later ``Data`` to ``tunnel_input`` (DATA frames as
+  the windows allow; the client's input is paused while more than ``TUNNEL_HIGH_WATER`` waits
+  for them) and the upstream's DATA goes back raw. Either side ending ends the stream only:
+  the client's ``StreamEnd`` is our END_STREAM (sent after its buffered bytes; the stream
+  closes when the upstream's comes), the upstream's END_STREAM is the client's ``StreamEnd``
+  and ends our side too (END_STREAM, or RST_STREAM CANCEL if bytes were still waiting); a
+  client that fails or goes away resets it (CANCEL). A non-2xx answer is a normal response.
 """
 from __future__ import annotations
 
@@ -58,6 +67,12 @@ _new = object.__new__
 _answer = HTTPSession._answer  # §4.6: the same error responses as HTTP/1
 _CS = h2.connection.ConnectionState
 _CI = h2.connection.ConnectionInputs
+
+# Client bytes buffered for one tunnel stream beyond which its client stops being read (the
+# order of an inbound write buffer's high-water mark, pipyd/flow.py), and below which it
+# resumes. The stream window already bounds what is in flight; this bounds what waits for it.
+TUNNEL_HIGH_WATER = 256 * 1024
+TUNNEL_LOW_WATER = 64 * 1024
 
 
 class _GracefulGoaway(h2.connection.H2ConnectionStateMachine):
@@ -114,7 +129,8 @@ class ClientStream:
     """One request on the connection: what is still to send and what is held for its client."""
 
     __slots__ = ("ex", "id", "fields", "out", "out_size", "started", "held", "end_held", "tail",
-                 "watched", "resume_fn", "request", "retried")
+                 "watched", "resume_fn", "request", "retried", "connect", "tunnel", "end_out",
+                 "local_done", "paused")
 
     def __init__(self, ex: Exchange, fields: list, request: tuple) -> None:
         self.ex = ex
@@ -131,6 +147,11 @@ class ClientStream:
         self.tail: Any = None
         self.watched: Any = None  # the client FlowControl we wait on
         self.resume_fn: Any = None
+        self.connect = fields[0][1] == "CONNECT"  # RFC 9113 §8.5: may become a tunnel
+        self.tunnel = False  # a 2xx answer to CONNECT: DATA is raw both ways
+        self.end_out = not self.connect  # END_STREAM goes with the last of ``out``
+        self.local_done = False  # our END_STREAM was sent
+        self.paused: Any = None  # the client pipeline whose input we paused (tunnels)
 
 
 class H2ClientSession(MuxSession):
@@ -210,6 +231,7 @@ class H2ClientSession(MuxSession):
         st.tail = None
         st.out = deque(st.request[1])
         st.out_size = st.request[2]
+        st.local_done = False
         self.admit(st)
         return True
 
@@ -218,7 +240,9 @@ class H2ClientSession(MuxSession):
         try:
             sid = conn.get_next_available_stream_id()
             st.id = sid
-            conn.send_headers(sid, st.fields, end_stream=not st.out)
+            end = st.end_out and not st.out
+            conn.send_headers(sid, st.fields, end_stream=end)
+            st.local_done = end
         except _H2Error as e:
             log.debug(f"[muxHTTP] cannot open an HTTP/2 stream: {e}")
             self.isolate()  # e.g. stream ids used up: new requests need a new connection
@@ -236,7 +260,7 @@ class H2ClientSession(MuxSession):
             while out:
                 room = min(conn.local_flow_control_window(sid), conn.max_outbound_frame_size)
                 if room <= 0:
-                    return
+                    break
                 chunk = out[0]
                 if len(chunk) <= room:
                     out.popleft()
@@ -244,11 +268,18 @@ class H2ClientSession(MuxSession):
                     out[0] = chunk[room:]
                     chunk = chunk[:room]
                 st.out_size -= len(chunk)
-                conn.send_data(sid, chunk, end_stream=not out)
+                end = st.end_out and not out
+                conn.send_data(sid, chunk, end_stream=end)
+                st.local_done = end
+            if not out and st.end_out and not st.local_done:  # a tunnel's client ended
+                st.local_done = True
+                conn.end_stream(sid)
         except _H2Error as e:  # the peer closed the stream meanwhile
             log.debug(f"[muxHTTP] stream {sid}: {e}")
             out.clear()
             st.out_size = 0
+        if st.paused is not None and st.out_size < TUNNEL_LOW_WATER:
+            self._resume_client(st)
 
     def _open_waiting(self) -> None:
         conn = self.h2
@@ -306,7 +337,10 @@ class H2ClientSession(MuxSession):
             st = self.streams.get(e.stream_id)
             if st is not None:
                 st.started = True
-                self._emit(st, MessageStart(response_head(e.headers)))
+                head = response_head(e.headers)
+                self._emit(st, MessageStart(head))
+                if st.connect and 200 <= head["status"] < 300:
+                    self._open_tunnel(st)
         elif t is ev.StreamEnded:
             st = self.streams.get(e.stream_id)
             if st is not None:
@@ -354,8 +388,8 @@ class H2ClientSession(MuxSession):
                 o.next.process(evt)
 
     def _data(self, st: ClientStream, b: bytes, length: int) -> None:
-        if not st.started:  # DATA before a response head: h2 refuses that; be safe anyway
-            self._ack(length, st.id)
+        if not st.started or not b:  # (no DATA before a head: h2 refuses it; be safe anyway)
+            self._ack(length, st.id)  # padding, or the empty frame carrying END_STREAM
             return
         if st.held or self._congested(st):
             st.held.append((b, length))
@@ -401,27 +435,92 @@ class H2ClientSession(MuxSession):
             st.resume_fn = None
 
     def _finish(self, st: ClientStream) -> None:
-        """The response is complete."""
+        """The response is complete (for a tunnel: the upstream's side has ended)."""
         ex = st.ex
+        if not st.local_done:  # answered before our side ended (CONNECT, an early answer)
+            self._end_local(st)
         self._free(st)
-        if ex is not None:
+        if ex is not None and not ex.done:
             ex.done = True
             o = ex.owner
             if o is not None:
-                o.next.process(MessageEnd(st.tail))
-                o.exchange_done()
+                if st.tunnel:  # RFC 9113 §8.5: END_STREAM is the tunnel's FIN
+                    o.next.process(StreamEnd())
+                    o.tunnel_closed()
+                else:
+                    o.next.process(MessageEnd(st.tail))
+                    o.exchange_done()
         self._open_waiting()
 
+    def _end_local(self, st: ClientStream) -> None:
+        """Close our side of a stream the upstream has finished: END_STREAM, or CANCEL when
+        bytes were still waiting for its window (they can no longer matter)."""
+        st.local_done = True
+        if st.out:
+            self._reset(st.id, ErrorCodes.CANCEL)
+        else:
+            try:
+                self.h2.end_stream(st.id)
+            except _H2Error:
+                pass
+
+    # -- CONNECT tunnels (RFC 9113 §8.5) --
+
+    def _open_tunnel(self, st: ClientStream) -> None:
+        """A 2xx answer to CONNECT: the message is complete, the stream carries raw bytes."""
+        st.tunnel = True
+        self._emit(st, MessageEnd())
+        ex = st.ex
+        o = ex.owner if ex is not None else None
+        if o is not None:
+            o.tunnel_opened(lambda evt, st=st: self.tunnel_input(st, evt))
+
+    def tunnel_input(self, st: ClientStream, evt: Any) -> None:
+        """The tunnel client's ``Data`` or ``StreamEnd`` (muxHTTP's tunnel sink)."""
+        if self.dead or self.streams.get(st.id) is not st:
+            return  # the stream is over: what the client still sends goes nowhere
+        if type(evt) is Data:
+            if st.end_out or not evt.size:
+                return
+            st.out.extend(evt.chunks)
+            st.out_size += evt.size
+            self._flush(st)
+            if st.out_size > TUNNEL_HIGH_WATER and st.paused is None:
+                ex = st.ex
+                o = ex.owner if ex is not None else None
+                if o is not None and o.pipeline is not None:
+                    st.paused = o.pipeline
+                    st.paused.pause_input()
+        elif evt.error:  # the client failed: nothing more will come or be read
+            st.ex = None
+            self._reset(st.id, ErrorCodes.CANCEL)
+            self._free(st)
+            self._open_waiting()
+        else:  # the client's FIN: our END_STREAM after what it sent
+            st.end_out = True
+            self._flush(st)
+        self._write()
+        self._maybe_done()
+
+    def _resume_client(self, st: ClientStream) -> None:
+        p = st.paused
+        st.paused = None
+        p.resume_input()
+
     def _fail(self, st: ClientStream, error: str) -> None:
-        """The stream is over without a complete response."""
+        """The stream is over without a complete response (or a tunnel was reset)."""
         ex = st.ex
         self._free(st)
         if ex is not None and not ex.done:
             if st.started:  # cut off mid-response: its client connection cannot be kept
                 ex.done = True
                 ex.emit(StreamEnd(error or "ConnectionReset"))
-                if ex.owner is not None:
-                    ex.owner.exchange_done()
+                o = ex.owner
+                if o is not None:
+                    if st.tunnel:
+                        o.tunnel_closed()
+                    else:
+                        o.exchange_done()
             else:
                 _answer(ex, error)
         if not self.dead:
@@ -433,6 +532,9 @@ class H2ClientSession(MuxSession):
             del self.streams[st.id]
         self._unwatch(st)
         st.out.clear()
+        st.out_size = 0
+        if st.paused is not None:
+            self._resume_client(st)
         held = st.held
         while held:
             self._ack(held.popleft()[1], st.id)
@@ -523,7 +625,8 @@ def dump_sessions() -> list[str]:
                      f"{len(s.streams)} streams, {len(s.waiting)} waiting"
                      + ("  (going away)" if s.goaway else ""))
         for sid, st in list(s.streams.items()):
-            state = "responding" if st.started else "waiting for the response"
+            state = "tunnel" if st.tunnel else \
+                "responding" if st.started else "waiting for the response"
             lines.append(f"    stream {sid}: {state}  {st.out_size}B to send  "
                          f"{len(st.held)} frames held")
     return lines

@@ -7,7 +7,9 @@ buffers each request and calls its handler (``serveHTTP(f)`` ≈ ``demuxHTTP().t
 $.replaceMessage(f))``).
 
 Per request (``_Request``): ``final`` — the response closes the connection (RFC 9112 §9.3 via
-llhttp; a protocol error; graceful shutdown); ``bodiless`` — HEAD, CONNECT or Upgrade;
+llhttp; a protocol error; graceful shutdown); ``bodiless`` — HEAD (and, for CONNECT or
+Upgrade, the 101-299 answer that opens the tunnel: other answers keep their content, RFC 9110
+§9.3.6);
 ``upgrade`` — a 101-299 answer turns the connection into a tunnel to that request's
 sub-pipeline, any other answer resumes HTTP. A sub-pipeline that ends before answering gets an
 empty ``200``; one that ends in the middle of its response closes the connection (the message
@@ -145,7 +147,7 @@ class _HTTPServer(JointFilter):
             return
         d = self.decoder
         r = _Request(self, not d.keep_alive or self.shutting,
-                     d.upgrade or head["method"] == "HEAD", d.upgrade, d.protocol == "HTTP/1.0")
+                     head["method"] == "HEAD", d.upgrade, d.protocol == "HTTP/1.0")
         self.queue.append(r)
         self.current = r
         self.request_start(r, head)
@@ -295,7 +297,8 @@ class _HTTPServer(JointFilter):
         elif t is MessageStart:
             if not r.started:
                 r.started = True
-                pieces = self.encoder.start(evt.head, r.final, r.bodiless, r.http10)
+                bodiless = r.bodiless or (r.upgrade and 100 < _status_of(evt.head) < 300)
+                pieces = self.encoder.start(evt.head, r.final, bodiless, r.http10)
                 r.status = self.encoder.status  # _status_of(head), worked out once by start()
                 if pieces:
                     self._write(pieces)
@@ -310,7 +313,8 @@ class _HTTPServer(JointFilter):
                 self._close()
             else:
                 r.status = 200  # §4.5: the empty 200
-                self._write(self.encoder.start(None, r.final, r.bodiless, r.http10) + self.encoder.end())
+                bodiless = r.bodiless or r.upgrade  # the empty 200 opens a tunnel
+                self._write(self.encoder.start(None, r.final, bodiless, r.http10) + self.encoder.end())
                 self._complete(r, self.encoder.final_sent)
 
     def _complete(self, r: _Request, final_sent: bool) -> None:
@@ -443,7 +447,7 @@ class ServeHTTP(_HTTPServer):
             return
         d = self.decoder
         up = d.upgrade
-        r = _Request(self, not d.keep_alive or self.shutting, up or head["method"] == "HEAD", up,
+        r = _Request(self, not d.keep_alive or self.shutting, head["method"] == "HEAD", up,
                      d.protocol == "HTTP/1.0")
         r.head = head
         q = self.queue
@@ -503,7 +507,7 @@ class ServeHTTP(_HTTPServer):
         final = r.final
         out = b""  # the whole response as one bytes object, or
         chunks = None  # its pieces (a large body is not copied)
-        if head is None and not r.bodiless:  # new Message(body): a 200 with a cached head
+        if head is None and not (r.bodiless or r.upgrade):  # new Message(body): a cached 200 head
             r.status = 200
             out = (PLAIN_HEADS_CLOSE if final else PLAIN_HEADS_KEEP_ALIVE).get(size) \
                 or plain_response_head(size, final)
@@ -522,8 +526,9 @@ class ServeHTTP(_HTTPServer):
                     self.on_response(r, evt)
                 return
             r.status = status
-            if r.bodiless or status == 204 or status == 304:
-                out = encode_response_head(head, status, NO_BODY, final, r.bodiless)
+            bodiless = r.bodiless or (r.upgrade and 100 < status < 300)
+            if bodiless or status == 204 or status == 304:
+                out = encode_response_head(head, status, NO_BODY, final, bodiless)
             elif size:
                 out, chunks = self._joined(encode_response_head(head, status, size, final),
                                            body.chunks, size)

@@ -28,6 +28,8 @@ responses matched first-in first-out (pipelining).
   concurrent streams instead of FIFO pipelining. ``connectionWindowSize``/``streamWindowSize``
   size its receive windows (as demuxHTTP's). A ``version`` function is asked per session, in
   the session's context, and may leave the choice pending (``mux_http_version.VersionSelector``).
+  A CONNECT answered 2xx there makes only its stream a tunnel (RFC 9113 §8.5): the session
+  gives ``tunnel_opened`` a sink for the client's later Data, and the connection stays shared.
 """
 from __future__ import annotations
 
@@ -334,7 +336,9 @@ class MuxHTTP(MuxBase):
         self.body: list[bytes] = []
         self.size = 0
         self.inflight = 0
-        self.tunneling = False
+        # False; True: the HTTP/1 session is our tunnel; a callable: the sink of an HTTP/2
+        # tunnel stream (one slot for both keeps the per-request clone as cheap as before)
+        self.tunneling: Any = False
         self.early: list[Any] = []  # client bytes after a CONNECT, before its answer
         self.exchanges: list[Exchange] = []
 
@@ -345,7 +349,7 @@ class MuxHTTP(MuxBase):
             ex.owner = None
         s = self.session
         if s is not None:
-            if self.tunneling:
+            if self.tunneling is True:  # (an HTTP/2 tunnel was cancelled by forget())
                 if s.tunnel is not None:
                     s.tunnel.owner = None
                 s.close()
@@ -367,9 +371,13 @@ class MuxHTTP(MuxBase):
         t = type(evt)
         if self.tunneling:
             if t is Data or t is StreamEnd:
-                s = self.session
-                if s is not None and not s.dead:
-                    s.pipeline.input(evt)
+                sink = self.tunneling
+                if sink is True:
+                    s = self.session
+                    if s is not None and not s.dead:
+                        s.pipeline.input(evt)
+                else:
+                    sink(evt)
             return
         if t is MessageStart:
             if self.head is None:
@@ -445,9 +453,21 @@ class MuxHTTP(MuxBase):
                 self.session = None
                 self.smap.give_back(s)
 
-    def tunnel_opened(self) -> None:
-        self.tunneling = True
+    def tunnel_opened(self, sink: Any = None) -> None:
+        """The answer to our CONNECT/Upgrade opened a tunnel: the client's Data goes raw to
+        the HTTP/1 session's connection, or to ``sink`` (an HTTP/2 stream)."""
+        self.tunneling = True if sink is None else sink
         self.inflight = 0
         early, self.early = self.early, []
         for evt in early:
             self.process(evt)
+
+    def tunnel_closed(self) -> None:
+        """An HTTP/2 tunnel stream is over: the session is given back (others go on using it);
+        what the client still sends is dropped."""
+        self.tunneling = False
+        self.early = []
+        s = self.session
+        if s is not None:
+            self.session = None
+            self.smap.give_back(s)

@@ -11,6 +11,7 @@ import re
 import ssl
 import subprocess
 import threading
+import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -46,6 +47,9 @@ class H2Upstream:
     answers after a GOAWAY and then closes, ``/cut`` sends half a response and closes the
     connection, ``/refuse-once...`` is refused (REFUSED_STREAM) the first time its path comes
     and ``/refuse-always`` every time; anything else ``<method> <path> <body length>``.
+    CONNECT (RFC 9113 §8.5): to ``deny...`` it answers ``403 denied``; to ``bye...`` 200,
+    ``bye`` and its END_STREAM; to anything else 200 and an echo of the stream's bytes, ending
+    when the client's END_STREAM comes (``tunnels`` records each one's connection).
 
     With ``tls`` (an SSLContext) it speaks TLS and insists on ALPN ``h2``: a connection that
     did not negotiate it is closed at once (``alpn`` records what each one negotiated)."""
@@ -56,6 +60,8 @@ class H2Upstream:
         self.served_held: set = set()  # the connections that carried /hold streams
         self.refused: list = []
         self.alpn: list = []
+        self.tunnels: list = []  # (connection id, authority, the CONNECT's header names)
+        self.resets: list = []  # the error codes of the client's RST_STREAMs
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         self.server = asyncio.run_coroutine_threadsafe(
@@ -75,6 +81,7 @@ class _H2Protocol(asyncio.Protocol):
             client_side=False, header_encoding="utf-8"))
         self.requests: dict[int, dict] = {}
         self.pending: dict[int, bytearray] = {}
+        self.echoing: set = set()  # tunnel streams whose client side is still open
 
     def connection_made(self, transport) -> None:
         self.up.connections += 1
@@ -93,13 +100,27 @@ class _H2Protocol(asyncio.Protocol):
             return
         for e in self.conn.receive_data(data):
             t = type(e)
-            if t is ev.RequestReceived:
+            if t is ev.RequestReceived and dict(e.headers)[":method"] == "CONNECT":
+                self.tunnel(e.stream_id, dict(e.headers))
+            elif t is ev.RequestReceived:
                 self.requests[e.stream_id] = {"headers": dict(e.headers), "body": bytearray()}
-            elif t is ev.DataReceived:
-                self.requests[e.stream_id]["body"] += e.data
+            elif t is ev.DataReceived and e.stream_id in self.echoing:
+                self.pending[e.stream_id] += e.data
                 self.conn.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
-            elif t is ev.StreamEnded:
+                self.flush()
+            elif t is ev.DataReceived:  # (a stream already answered: the client's END_STREAM)
+                if e.stream_id in self.requests:
+                    self.requests[e.stream_id]["body"] += e.data
+                self.conn.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
+            elif t is ev.StreamEnded and e.stream_id in self.echoing:
+                self.echoing.discard(e.stream_id)  # ends once the echo is out
+                self.flush()
+            elif t is ev.StreamEnded and e.stream_id in self.requests:
                 self.answer(e.stream_id)
+            elif t is ev.StreamReset:
+                self.up.resets.append(e.error_code)
+                self.echoing.discard(e.stream_id)
+                self.pending.pop(e.stream_id, None)
             elif t is ev.WindowUpdated:
                 self.flush()
         self.send()
@@ -116,18 +137,29 @@ class _H2Protocol(asyncio.Protocol):
 
     def flush(self) -> None:
         for sid, buf in list(self.pending.items()):
-            while True:
+            while buf:
                 room = min(self.conn.local_flow_control_window(sid), self.conn.max_outbound_frame_size,
                            len(buf))
-                if room <= 0 and buf:
+                if room <= 0:
                     break
                 chunk = bytes(buf[:room])
                 del buf[:room]
-                self.conn.send_data(sid, chunk, end_stream=not buf)
-                if not buf:
-                    del self.pending[sid]
-                    break
+                self.conn.send_data(sid, chunk)
+            if not buf and sid not in self.echoing:
+                self.conn.end_stream(sid)
+                del self.pending[sid]
         self.send()
+
+    def tunnel(self, sid: int, headers: dict) -> None:
+        authority = headers[":authority"]
+        self.up.tunnels.append((id(self), authority, sorted(headers)))
+        if authority.startswith("deny"):
+            return self.respond(sid, b"denied", 403)
+        self.conn.send_headers(sid, [(":status", "200")])
+        self.pending[sid] = bytearray(b"bye" if authority.startswith("bye") else b"")
+        if not authority.startswith("bye"):
+            self.echoing.add(sid)
+        self.flush()
 
     def answer(self, sid: int) -> None:
         req = self.requests.pop(sid)
@@ -444,3 +476,136 @@ def test_h2load_through_an_h2_to_h2_proxy(tmp_path):
         assert "server: 1 connections, 0 open streams" in text, text  # the upstream side
     finally:
         d.stop()
+
+
+# -- CONNECT tunnels through the HTTP/2 session (RFC 9113 §8.5) ----------------------------------
+
+def recv_until(s, marker: bytes = b"", size: int = 0) -> bytes:
+    buf = b""
+    while (marker and marker not in buf) or (size and len(buf) < size):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def open_tunnel(port: int, target: str) -> tuple:
+    """An HTTP/1 client's CONNECT through the proxy: (socket, response head, bytes after it)."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(f"CONNECT {target} HTTP/1.1\r\nhost: {target}\r\n\r\n".encode())
+    got = recv_until(s, marker=b"\r\n\r\n")
+    head, _, rest = got.partition(b"\r\n\r\n")
+    return s, head, rest
+
+
+def test_connect_tunnels_share_the_connection_and_echo(shared):
+    up, port = shared
+    get(port, "/warm")
+    before, count = up.connections, len(up.tunnels)
+    socks = [open_tunnel(port, f"echo{i}:443") for i in range(4)]  # all open at once
+    for s, head, rest in socks:
+        assert head.startswith(b"HTTP/1.1 200") and rest == b""
+    for i, (s, _, _) in enumerate(socks):
+        s.sendall(b"ping %d" % i)
+    for i, (s, _, _) in enumerate(reversed(socks)):
+        assert recv_until(s, size=6) == b"ping %d" % (3 - i)
+    tunnels = up.tunnels[count:]
+    assert [t[1] for t in tunnels] == [f"echo{i}:443" for i in range(4)]
+    assert all(t[2] == [":authority", ":method"] for t in tunnels)  # no :scheme, :path
+    assert len({t[0] for t in tunnels}) == 1 and up.connections == before
+    for s, _, _ in socks:  # the client's FIN: END_STREAM, the echo server's comes back
+        s.shutdown(1)
+        assert recv_until(s, size=1 << 20) == b""
+        s.close()
+    assert get(port, "/after")[1] == b"GET /after 0" and up.connections == before
+
+
+def test_connect_tunnel_large_transfer_beyond_the_window(shared):
+    up, port = shared
+    s, head, rest = open_tunnel(port, "big:1")
+    assert head.startswith(b"HTTP/1.1 200")
+    payload = bytes(range(256)) * 8192  # 2 MiB each way, written while reading
+    t = threading.Thread(target=lambda: (s.sendall(payload), s.shutdown(1)))
+    t.start()
+    got = rest + recv_until(s, size=len(payload) + 1)
+    t.join()
+    assert got == payload
+    s.close()
+
+
+def test_connect_refused_by_the_upstream_is_a_normal_response(shared):
+    up, port = shared
+    get(port, "/warm")
+    before = up.connections
+    s, head, rest = open_tunnel(port, "deny:443")
+    # a refused CONNECT is a normal response: its body reaches the client (RFC 9110 §9.3.6)
+    body = rest if len(rest) >= 6 else rest + recv_until(s, size=6 - len(rest))
+    assert head.startswith(b"HTTP/1.1 403") and b"content-length: 6" in head.lower()
+    assert body == b"denied"
+    s.sendall(b"GET /next HTTP/1.1\r\nhost: x\r\n\r\n")  # the client connection stays HTTP
+    assert recv_until(s, marker=b"GET /next 0").endswith(b"GET /next 0")
+    s.close()
+    s, head, rest = open_tunnel(port, "bye:443")  # the upstream ends first: the client too
+    assert head.startswith(b"HTTP/1.1 200")
+    assert rest + recv_until(s, size=1 << 20) == b"bye"
+    s.close()
+    assert get(port, "/after")[1] == b"GET /after 0" and up.connections == before
+
+
+def test_connect_tunnel_client_reset_cancels_only_its_stream(shared):
+    import socket
+    import struct
+    up, port = shared
+    s1, head, _ = open_tunnel(port, "stay:1")
+    s2, head2, _ = open_tunnel(port, "gone:1")
+    assert head.startswith(b"HTTP/1.1 200") and head2.startswith(b"HTTP/1.1 200")
+    s2.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s2.close()  # RST
+    s1.sendall(b"still here")
+    assert recv_until(s1, size=10) == b"still here"
+    s1.close()
+    deadline = time.monotonic() + 5
+    while ErrorCodes.CANCEL not in up.resets and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ErrorCodes.CANCEL in up.resets
+
+
+def test_connect_tunnel_streams_are_freed_on_every_ending(tmp_path):
+    """FIN from the client, the upstream ending first, a refusal, a client reset: afterwards
+    the admin's /dump/http2 shows the session with no open stream."""
+    import socket
+    import struct
+    up = H2Upstream()
+    port, admin = free_port(), free_port()
+    (tmp_path / "main.js").write_text(PROXY.format(port=port, up=up.port))
+    d = Daemon(tmp_path, args=[f"--admin-port=127.0.0.1:{admin}"]).start([port, admin])
+    try:
+        fin, _, _ = open_tunnel(port, "fin:1")
+        reset, _, _ = open_tunnel(port, "reset:1")
+        bye, head, rest = open_tunnel(port, "bye:1")
+        deny, head2, _ = open_tunnel(port, "deny:1")
+        assert head.startswith(b"HTTP/1.1 200") and head2.startswith(b"HTTP/1.1 403")
+        fin.sendall(b"x" * 100_000)
+        fin.shutdown(1)
+        assert recv_until(fin, size=1 << 20) == b"x" * 100_000
+        assert rest + recv_until(bye, size=1 << 20) == b"bye"
+        dump = urllib.request.urlopen(f"http://127.0.0.1:{admin}/dump/http2", timeout=5).read()
+        assert "1 sessions, 1 open streams" in dump.decode()  # only the tunnel still open
+        assert "stream 3: tunnel" in dump.decode()
+        reset.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        for s in (fin, reset, bye, deny):
+            s.close()
+        deadline = time.monotonic() + 5
+        while True:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{admin}/dump/http2",
+                                          timeout=5).read().decode()
+            if "1 sessions, 0 open streams, 0 waiting" in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert "client:\n  1 sessions, 0 open streams, 0 waiting" in text, text
+        assert up.connections == 1
+    finally:
+        d.stop()
+        up.close()

@@ -214,7 +214,18 @@ def test_demux_http_connect_becomes_tunnel() -> None:
 def test_demux_http_refused_connect_resumes_http() -> None:
     p, out = server("demuxHTTP", sub=responder(lambda h, b: Message(JSObject(status=403), "no")))
     p.input(Data(b"CONNECT h:443 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n"))
-    assert out.wire().count(b"HTTP/1.1 403 Forbidden\r\n") == 2
+    # a refusal keeps its content (RFC 9110 §9.3.6: only a 2xx to CONNECT has none)
+    refusal = b"HTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nno"
+    assert out.wire() == refusal * 2
+
+
+def test_demux_http_refused_upgrade_keeps_its_body_streamed() -> None:
+    def reply(h, b):
+        return Message(JSObject(status=400), "bad upgrade") if h["method"] == "GET" else None
+    p, out = server("demuxHTTP", sub=responder(reply))
+    p.input(Data(b"GET /ws HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"))
+    assert out.wire() == (b"HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\n"
+                          b"connection: keep-alive\r\n\r\nbad upgrade")
 
 
 def test_client_eof_closes_after_pending_responses() -> None:

@@ -532,3 +532,172 @@ def test_version_function_answering_at_once_is_asked_in_the_session_context() ->
     [ctx] = answer[-1]
     assert ctx is session(f).pipeline.context and ctx is not p.context
     assert not ctx.get_group().waiters
+
+
+# -- CONNECT tunnels (RFC 9113 §8.5) -------------------------------------------------------------
+
+def connect(p: Any, target: str = "h:443") -> None:
+    request(p, target, method="CONNECT")
+
+
+def ended(peer: Peer, sid: int) -> bool:
+    return any(type(e) is ev.StreamEnded and e.stream_id == sid for e in peer.events)
+
+
+def resets(peer: Peer) -> list:
+    return [(e.stream_id, e.error_code) for e in peer.events if type(e) is ev.StreamReset]
+
+
+def test_connect_opens_a_stream_without_end_stream_and_2xx_makes_a_tunnel() -> None:
+    f = mux(lambda: "k", V2)
+    p, out = stream(f)
+    connect(p)
+    p.input(Data(b"early"))  # sent before the answer: held until the tunnel opens
+    [peer] = Peer.ALL
+    assert peer.requests()[1] == {":method": "CONNECT", ":authority": "h:443"}
+    assert not ended(peer, 1) and peer.body(1) == b""
+    peer.respond(1, b"server-hello", end=False)
+    assert out.types() == ["MessageStart", "MessageEnd", "Data"]
+    assert out.heads()[0]["status"] == 200 and out.body() == b"server-hello"
+    assert peer.body(1) == b"early"
+    p.input(Data(b" more"))
+    assert peer.body(1) == b"early more" and not ended(peer, 1)
+    p.input(StreamEnd())  # the client's FIN: our END_STREAM
+    assert ended(peer, 1)
+    s = session(f)
+    assert list(s.streams) == [1]  # half-closed: the upstream may still answer
+    peer.conn.send_data(1, b"last", end_stream=True)
+    peer.flush()
+    assert out.body() == b"server-hellolast" and type(out.events[-1]) is StreamEnd
+    assert s.streams == {} and s.shares == 0 and not s.dead
+    p2, o2 = stream(f)  # the connection goes on
+    request(p2)
+    peer.respond(3, b"ok")
+    assert o2.messages()[0][1] == b"ok" and len(Peer.ALL) == 1
+
+
+def test_upstream_end_stream_ends_the_tunnel_and_our_side() -> None:
+    f = mux(lambda: "k", V2)
+    p, out = stream(f)
+    connect(p)
+    [peer] = Peer.ALL
+    peer.respond(1, end=False)
+    p.input(Data(b"ping"))
+    peer.conn.send_data(1, b"pong", end_stream=True)
+    peer.flush()
+    assert out.types() == ["MessageStart", "MessageEnd", "Data", "StreamEnd"]
+    assert out.events[-1].error in ("", None) and ended(peer, 1) and resets(peer) == []
+    s = session(f)
+    assert s.streams == {} and s.shares == 0
+    p.input(Data(b"late"))  # after the end: dropped
+    p.input(StreamEnd())
+    assert peer.body(1) == b"ping" and s.streams == {}
+    p.end()
+    assert resets(peer) == []
+
+
+def test_connect_refused_is_a_normal_response_and_frees_the_stream() -> None:
+    f = mux(lambda: "k", V2)
+    p, out = stream(f)
+    connect(p)
+    [peer] = Peer.ALL
+    peer.respond(1, b"denied", status=403)
+    [(head, body)] = out.messages()
+    assert head["status"] == 403 and body == b"denied" and type(out.events[-1]) is MessageEnd
+    assert ended(peer, 1) and session(f).streams == {} and session(f).shares == 0
+    assert session(f).h2.open_outbound_streams == 0
+
+
+def test_several_tunnels_on_one_connection_and_the_client_going_away() -> None:
+    f = mux(lambda: "k", V2)
+    tunnels = [stream(f) for _ in range(3)]
+    for i, (p, _) in enumerate(tunnels):
+        connect(p, f"t{i}:1")
+    [peer] = Peer.ALL
+    for sid in (1, 3, 5):
+        peer.respond(sid, end=False)
+    for i, (p, _) in enumerate(tunnels):
+        p.input(Data(b"to %d" % i))
+    for sid in (5, 3, 1):
+        peer.conn.send_data(sid, b"from %d" % sid)
+    peer.flush()
+    assert [peer.body(sid) for sid in (1, 3, 5)] == [b"to 0", b"to 1", b"to 2"]
+    assert [o.body() for _, o in tunnels] == [b"from 1", b"from 3", b"from 5"]
+    tunnels[1][0].end()  # its client has gone: CANCEL that stream only
+    assert resets(peer) == [(3, ErrorCodes.CANCEL)]
+    s = session(f)
+    assert sorted(s.streams) == [1, 5] and s.shares == 2
+    peer.conn.reset_stream(5, ErrorCodes.INTERNAL_ERROR)  # the upstream resets another
+    peer.flush()
+    assert type(tunnels[2][1].events[-1]) is StreamEnd and tunnels[2][1].events[-1].error
+    assert list(s.streams) == [1] and s.shares == 1
+    tunnels[0][0].input(Data(b"!"))
+    assert peer.body(1) == b"to 0!"
+    tunnels[0][0].input(StreamEnd("ConnectionReset"))  # the client failed: CANCEL
+    assert resets(peer)[-1] == (1, ErrorCodes.CANCEL) and s.streams == {}
+    assert not s.dead and s.h2.open_outbound_streams == 0
+
+
+def test_large_transfer_both_ways_beyond_the_window_with_client_back_pressure() -> None:
+    f = mux(lambda: "k", V2)
+    flow = FlowControl()
+    p, out = stream(f, flow)
+    connect(p)
+    [peer] = Peer.ALL
+    peer.respond(1, end=False)
+    up = bytes(range(256)) * 2000  # 512,000 bytes
+    p.input(Data(up))
+    assert len(peer.body(1)) == 65535 and flow.paused == 1  # beyond the high-water mark
+    s = session(f)
+    for _ in range(40):
+        peer.ack_all()
+        peer.flush()
+    assert peer.body(1) == up and flow.paused == 0 and s.streams[1].out_size == 0
+    sent, total = 0, 150_000
+    while sent < total:
+        room = min(peer.conn.local_flow_control_window(1), total - sent, 16384)
+        assert room > 0, "the client stopped acknowledging"
+        peer.conn.send_data(1, b"d" * room)
+        sent += room
+        peer.flush()
+    assert out.body() == b"d" * total
+    p.input(StreamEnd())
+    peer.conn.end_stream(1)
+    peer.flush()
+    assert s.streams == {} and type(out.events[-1]) is StreamEnd
+
+
+def test_tunnel_client_ending_while_paused_resumes_it_and_connection_loss_ends_tunnels() -> None:
+    f = mux(lambda: "k", V2)
+    flow = FlowControl()
+    (p1, _), (p2, o2) = stream(f, flow), stream(f)
+    connect(p1)
+    connect(p2)
+    [peer] = Peer.ALL
+    peer.respond(1, end=False)
+    peer.respond(3, end=False)
+    p1.input(Data(b"x" * 400_000))
+    assert flow.paused == 1
+    p1.end()  # its pause is given back with the stream
+    assert flow.paused == 0 and list(session(f).streams) == [3]
+    peer.close("ConnectionReset")
+    assert o2.types() == ["MessageStart", "MessageEnd", "StreamEnd"]
+    assert o2.events[-1].error == "ConnectionReset"
+
+
+def test_tunnel_data_held_while_the_client_is_congested() -> None:
+    f = mux({"version": 2})
+    flow = FlowControl()
+    p, out = stream(f, flow)
+    connect(p)
+    [peer] = Peer.ALL
+    peer.respond(1, end=False)
+    flow.output_congested(True)
+    peer.conn.send_data(1, b"a" * 10000)
+    peer.conn.send_data(1, b"a" * 10000, end_stream=True)
+    peer.flush()
+    s = session(f)
+    assert out.body() == b"" and list(s.streams) == [1]
+    flow.output_congested(False)
+    assert out.body() == b"a" * 20000 and type(out.events[-1]) is StreamEnd
+    assert s.streams == {} and flow.watchers == []
