@@ -30,6 +30,7 @@ from pipyd.js.compiler_names import (  # noqa: F401  (locate, span: re-exported 
     uses_arguments, var_names,
 )
 from pipyd.js.compiler_patterns import PatternMixin
+from pipyd.js.compiler_pure import PureChainMixin
 from pipyd.js.compiler_stmt import StmtMixin
 from pipyd.js.errors import JSSyntaxError
 
@@ -107,7 +108,7 @@ def _fill_positions(mod: ast.Module) -> None:
                     push((x, pos))
 
 
-class Compiler(ExprMixin, NamespaceCallMixin, StmtMixin, PatternMixin):
+class Compiler(ExprMixin, NamespaceCallMixin, PureChainMixin, StmtMixin, PatternMixin):
     """Compiles one Program; ``compile_program`` is the entry point."""
 
     def __init__(self, filename: str, not_context: frozenset[str] = frozenset()) -> None:

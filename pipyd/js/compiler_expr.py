@@ -622,18 +622,27 @@ class ExprMixin:
         return out
 
     def x_CallExpression(self, node: N.Node) -> ast.expr:
+        self.note_member_call(node)
+        return self.call_with(node.callee, node.arguments, node.optional)
+
+    def note_member_call(self, node: N.Node) -> None:
+        """Records ``o.x`` for the span of the call ``node`` (runtime.call_site_error names the
+        member when it is not a function)."""
         if node.callee.type == "MemberExpression" and not node.optional:
             text = _callee_text(node.callee)
-            if text is not None:  # names the member if it is not a function (runtime.call_site_error)
+            if text is not None:
                 line = max(node.line, 1)
                 end_line = max(node.end_line, line)
                 end_col = node.end_col if end_line > line or node.end_col >= node.col else node.col
                 self.callees[(line, end_line, node.col, end_col)] = text  # the span locate() gives
-        return self.call_with(node.callee, node.arguments, node.optional)
 
     def call_with(self, callee: N.Node, args: Any, optional: bool) -> ast.expr:
         """A call: ``o.m(...)`` keeps ``this = o`` (§13.3.6.1); other callees get undefined."""
         if callee.type == "MemberExpression":
+            if not optional and not isinstance(args[0] if args else None, ast.AST):
+                fused = self.pure_chain(callee, args)  # compiler_pure: pure map/filter chains
+                if fused is not None:
+                    return fused
             obj, key = self.member_parts(callee)
             if (not optional and _is_name_key(key) and key.value in _INLINE_CALLBACKS and len(args) == 1
                     and not isinstance(args[0], ast.AST) and _inlinable_arrow(args[0])):

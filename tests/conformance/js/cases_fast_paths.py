@@ -4,7 +4,7 @@ Cases here never write to shared builtins (Math, Array.prototype); tests/unit/js
 restoring them."""
 from __future__ import annotations
 
-from tests.conformance.js.table import UNDEFINED, NaN
+from tests.conformance.js.table import NEG_ZERO, UNDEFINED, NaN
 
 # ``.length`` read inline for strings and arrays; everything else takes the member tables.
 LENGTH = [
@@ -84,4 +84,42 @@ ARRAY_CALLBACKS = [
     ("let s = {map(cb) { return cb(2) }}; s.map(x => `${x}!` + (x?.y ?? 'n'))", "2!n"),
 ]
 
-CASES = LENGTH + STRICT_EQUALS_NUMBER + INT_RANGE + MATH + TRUTHINESS + ARRAY_CALLBACKS
+# Pure-arithmetic map/filter chains fused into one comprehension (compiler_pure): any element that
+# is not an int in the proved domain sends the whole chain to the general path.
+PURE_CHAINS = [
+    ("[[].map(x => x * 2), [].filter(x => x > 1), [].map(x => x + 1).filter(y => y % 2 === 0)]", [[], [], []]),
+    ("[1, 2.5, '3', true, null, undefined, 6, -0].map(x => x * 2)", [2, 5, 6, 2, 0, NaN, 12, NEG_ZERO]),
+    ("[1, 2.5, '3', true, null, 6, 'x'].map(x => x * 2).filter(x => x % 3 === 0)", [6, 0, 12]),
+    ("[true, false, 1, '1'].filter(x => x % 2 === 1)", [True, 1, "1"]),
+    ("[1, '1', 2, true].filter(x => x == 1)", [1, "1", True]),
+    ("[[-3].map(x => x % 3), [-3, -4, 3, 4, 0].map(x => x % 3), [-3].map(x => x % 3 + 1)]",
+     [[NEG_ZERO], [NEG_ZERO, -1, 0, 1, 0], [1]]),
+    ("[[-6, -5, 5, 6].map(x => x - 1).filter(y => y % 3 === 0), [-3, 3].map(x => x - 3).map(y => y % 3)]",
+     [[-6], [NEG_ZERO, 0]]),
+    ("[-3, 3, 1].map(x => x % 3).filter(y => y === 0)", [NEG_ZERO, 0]),
+    ("[[0, -2].map(x => x * 0), [0, 2].map(x => x * 0), [0, -1].map(x => x - x), [3, -0, 2 ** 30].map(x => x * x)]",
+     [[0, NEG_ZERO], [0, 0], [0, 0], [9, 0, 1152921504606846976]]),
+    ("[1073741822, 1073741823, -1073741823, -1073741822, 2 ** 40].map(x => x * 2 + 1)",
+     [2147483645, 2147483647, -2147483645, -2147483643, 2199023255553]),
+    ("[2 ** 53, 2 ** 53 - 1, -(2 ** 53), 1].map(x => x + 2)", [9007199254740994, 9007199254740992, -9007199254740990, 3]),
+    ("[1073741822, 5].map(x => x * 3 - x * 2).filter(y => y > 4 === true)", [1073741822, 5]),
+    ("let a = [1, 2, 3]; a.p = 5; [a.map(x => x * 2), a.filter(x => x > 1), a.p, [1, undefined].map(x => x + 1)]",
+     [[2, 4, 6], [2, 3], 5, [2, NaN]]),
+    ("[1, 2, 3].map(x => x > 1).filter(b => b).map(c => c)", [True, True]),
+    ("[5, 6].map(x => x + 1).filter(y => y > 6).map(z => z * 3).filter(w => 1)", [21]),
+    ("const f = a => a.map(x => x + 1).filter(y => y > 1); [f([0, 1, 2]), f([1, 'a']), f([5])]", [[2, 3], [2], [6]]),
+    # impure bodies keep the general path: every map call before the first filter call
+    ("let log = []; [1, 2].map(x => (log.push('m' + x), x)).filter(x => (log.push('f' + x), true)); log",
+     ["m1", "m2", "f1", "f2"]),
+    ("let log = []; let o = n => ({valueOf() { log.push(n); return n }});"
+     " let r = [o(1), 2, o(3)].map(x => x * 2).filter(y => y % 3 === 0); [r, log]", [[6], [1, 3]]),
+    ("let n = 0; let r = [1, 2, 3].map(x => x * 2).filter(x => (n++, x > 2)); [r, n]", [[4, 6], 3]),
+    ("[[{v: 1}].map(x => x.v * 2), [[1, 2], [3]].map(r => r.map(x => x * 2).length)]", [[2], [2, 1]]),
+    ("let o = {map(cb) { return {filter: g => [cb(2), g(3)]} }}; o.map(x => x * 2).filter(y => y > 2)", [4, True]),
+    ("let s = 'ab'; try { s.map(x => x * 2).filter(y => y > 1) } catch (e) { e.message }", "s.map is not a function"),
+    ("let o = {m(a) { return a.map(x => x * 2).filter(y => y > 2) }}; function f(a) { for (let i = 0; i < 2; i++)"
+     " a = o.m(a); return a }; f([1, 2])", [8]),
+    ("let o = {map(cb) { return cb([1, 2, 3]) }}; o.map(a => a.map(x => x * 2).filter(y => y > 2))", [4, 6]),
+]
+
+CASES = LENGTH + STRICT_EQUALS_NUMBER + INT_RANGE + MATH + TRUTHINESS + ARRAY_CALLBACKS + PURE_CHAINS
