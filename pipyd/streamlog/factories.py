@@ -12,7 +12,7 @@ all substreams, account-substream grants, and ``?substreams=all`` reads work on 
 paged with ``Stream-Next-Cursor``/``?cursor=``, or as SSE (http_read.py, sse.py).
 
 Reducers PUT on a factory apply to every substream, each with its own partition of state
-(reducers.py §8 partitions); ``GET`` of the factory's reducer without an argument answers
+(reducer_partitions.py); ``GET`` of the factory's reducer without an argument answers
 ``{argument: state}``. Webhooks on a factory deliver every substream's events, each its own
 cursor, with ``Event-Substream`` (webhooks.py). A new substream reaches them all through
 ``substream_created``, whichever writer created it (HTTP, ``streamlog.append``, a pipe, a reducer's
@@ -158,7 +158,7 @@ async def after_append(api: Any, url: Any, indexes: tuple, duplicate: bool) -> N
 
 # ------------------------------------------------------------------------------ new streams
 # Every writer reports a committed append here: HTTP pushes (after_append), ``streamlog.append``
-# (jsapi.py), pipe copies (pipes.py) and reducer ``dispatch`` (reducers.run_effects). The append
+# (jsapi.py), pipe copies (pipes.py) and reducer ``dispatch`` (reducer_effects.run_effects). The append
 # that got index 0 created its stream, and only one append can (indexes are never reused, a
 # producer repeat is ``duplicate``), so each creation is signalled exactly once per store.
 # Webhook managers belong to APIs, not to the store: each API that serves a request or a
