@@ -27,6 +27,22 @@ pipy()
 _names = itertools.count()
 
 
+# One stream-log on one port, for tests that restart their own daemon.
+SINGLE_SERVER = ("pipy().listen({port}).demuxHTTP().to($=>$.serveStreamLog("
+                 "{{store: '{store}', webhookRetry: 0.05}}))")
+
+
+def request(port: int, method: str, path: str, body=None, headers=None) -> tuple[int, bytes]:
+    """One request on a fresh connection: (status, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
 class Server:
     def __init__(self, daemon: Daemon, ports: dict[str, int]) -> None:
         self.daemon = daemon

@@ -1,6 +1,5 @@
 """Stream factories (streamlog.md §8) over HTTP: reducers with a partition per substream,
 webhooks over every substream, ``?substreams=all`` pages and SSE, and resuming after a restart."""
-import http.client
 import json
 import signal
 import threading
@@ -10,6 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from ..daemon import Daemon, free_port
+from .conftest import SINGLE_SERVER, request
 from .test_cors_webhooks import Receiver, receiver  # noqa: F401  (fixture)
 
 COUNT = "(state = 0, event) => state + 1"
@@ -131,18 +131,8 @@ def test_factory_webhook_every_substream(server, stream, receiver):
     assert {h["event-index"] for h, _ in got if h["event-substream"] == '"a"'} == {"1"}
 
 
-SERVER = ("pipy().listen({port}).demuxHTTP().to($=>$.serveStreamLog("
-          "{{store: '{store}', webhookRetry: 0.05}}))")
-
-
-def _req(port, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
+SERVER = SINGLE_SERVER
+_req = request
 
 
 def test_partitions_and_webhooks_resume_after_restart(tmp_path):

@@ -1,24 +1,14 @@
 """Webhook deliveries pending when the daemon stopped go on after a restart by themselves,
 without a request reaching the stream-log first (spec §6: at-least-once)."""
-import http.client
 import json
 import signal
 
 from ..daemon import Daemon, free_port
+from .conftest import SINGLE_SERVER, request
 from .test_cors_webhooks import Receiver
 
-SERVER = ("pipy().listen({port}).demuxHTTP().to($=>$.serveStreamLog("
-          "{{store: '{store}', webhookRetry: 0.05}}))")
-
-
-def _request(port, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
+SERVER = SINGLE_SERVER
+_request = request
 
 
 def test_pending_delivery_resumes_after_restart(tmp_path):
