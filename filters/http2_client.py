@@ -157,10 +157,12 @@ class ClientStream:
 class H2ClientSession(MuxSession):
     """An HTTP/2 client connection through the session sub-pipeline (see the module doc)."""
 
-    __slots__ = ("h2", "streams", "waiting", "goaway", "batching")
+    __slots__ = ("h2", "streams", "waiting", "goaway", "batching", "preface")
 
     def __init__(self, windows: tuple[int, int]) -> None:
         super().__init__()
+        # bytes of the server's first frame header still to check (RFC 9113 §3.4), then None
+        self.preface: bytes | None = b""
         conn = self.h2 = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
         conn.state_machine = _GracefulGoaway()
@@ -311,6 +313,8 @@ class H2ClientSession(MuxSession):
         self.batching = True
         try:
             for chunk in evt.chunks:
+                if self.preface is not None and not self._preface_ok(chunk):
+                    return self._broken("ReadError")
                 try:
                     events = self.h2.receive_data(chunk)
                 except _H2Error as e:  # the peer broke HTTP/2: h2 queued our GOAWAY
@@ -324,6 +328,21 @@ class H2ClientSession(MuxSession):
             self.batching = False
             self._write()
         self._maybe_done()
+
+    def _preface_ok(self, chunk: bytes) -> bool:
+        """RFC 9113 §3.4: the server's preface is a SETTINGS frame, first. An upstream that is
+        not HTTP/2 (an HTTP/1 server answering ``PRI *`` with a 505, say) is caught here, on its
+        first bytes: h2 would read them as the header of a multi-megabyte frame and wait."""
+        head = self.preface + chunk[:9 - len(self.preface)]
+        if len(head) < 9:
+            self.preface = head
+            return True
+        self.preface = None
+        length = int.from_bytes(head[:3], "big")
+        if head[3] != 0x4 or length % 6 or length > 16384:   # SETTINGS: 6-byte entries
+            log.debug(f"[muxHTTP] not an HTTP/2 server preface: {head!r}")
+            return False
+        return True
 
     def _event(self, e: Any) -> None:
         t = type(e)

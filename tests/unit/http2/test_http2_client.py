@@ -336,6 +336,21 @@ def test_upstream_refused_is_502_and_mid_response_loss_ends_the_stream() -> None
     assert (head["status"], head["statusText"]) == (502, "Connection Refused")
 
 
+def test_an_upstream_that_is_not_http2_is_a_read_error() -> None:
+    """An HTTP/1 server answers the preface with a 505: a 502 Read Error at once (RFC 9113
+    §3.4: the server's first frame is SETTINGS), not a wait for a 4.7 MB 'frame'."""
+    f = mux(lambda: "k", V2)
+    p1, o1 = stream(f)
+    request(p1)
+    [peer] = Peer.ALL
+    answer = b"HTTP/1.0 505 HTTP Version Not Supported\r\nContent-Length: 0\r\n\r\n"
+    chunks = [answer[i:i + 1] for i in range(len(answer))] if Peer.BYTEWISE else [answer]
+    for c in chunks:
+        peer.next.process(Data(c))
+    [(head, _)] = o1.messages()
+    assert (head["status"], head["statusText"]) == (502, "Read Error")
+
+
 def test_client_going_away_cancels_its_stream() -> None:
     f = mux(lambda: "k", V2)
     (p1, o1), (p2, o2) = stream(f), stream(f)
