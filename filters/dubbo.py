@@ -35,11 +35,13 @@ from pipyd.js.values import HostObject, JSObject, undefined
 from pipyd.pipeline import FAILED, Filter
 from pipyd.registry import register
 
+from .stream_decoder import DEAD, StreamDecoder
+
 MAGIC = b"\xda\xbb"
 HEADER_SIZE = 16
 HESSIAN2 = 2
 
-_HEAD, _BODY, _DEAD = range(3)
+_HEAD, _BODY = range(2)
 
 
 def parse_header(h: bytes) -> tuple[JSObject, int]:
@@ -56,29 +58,13 @@ def parse_header(h: bytes) -> tuple[JSObject, int]:
 
 
 @register("decodeDubbo")
-class DecodeDubbo(Filter):
-    __slots__ = ("state", "hbuf", "remaining")
-
-    @classmethod
-    def configure(cls, config: Any, *args: Any) -> "DecodeDubbo":
-        f = cls.__new__(cls)
-        f.reset()
-        return f
+class DecodeDubbo(StreamDecoder):
+    __slots__ = ("hbuf", "remaining")
 
     def reset(self) -> None:
         self.state = _HEAD
         self.hbuf = b""
         self.remaining = 0
-
-    def process(self, evt: Any) -> None:
-        t = type(evt)
-        if t is Data:
-            if self.state != _DEAD:
-                for chunk in evt.chunks:
-                    self._feed(chunk)
-        elif t is StreamEnd:
-            self.reset()
-            self.next.process(evt)
 
     def _feed(self, b: bytes) -> None:
         pos, n = 0, len(b)
@@ -93,7 +79,7 @@ class DecodeDubbo(Filter):
                     self.state = _HEAD
                     nxt.process(MessageEnd())
                 continue
-            if self.state == _DEAD:
+            if self.state == DEAD:
                 return
             want = HEADER_SIZE - len(self.hbuf)
             h = self.hbuf + b[pos:pos + want]
@@ -107,7 +93,7 @@ class DecodeDubbo(Filter):
     def _frame(self, h: bytes) -> None:
         if h[:2] != MAGIC:
             log.error("[dubbo] magic number not found")
-            self.state = _DEAD
+            self.state = DEAD
             self.next.process(StreamEnd("ReadError"))
             return
         head, size = parse_header(h)

@@ -44,6 +44,8 @@ from pipyd.js.values import JSArray, JSObject, undefined
 from pipyd.pipeline import FAILED, Filter
 from pipyd.registry import register
 
+from .stream_decoder import DEAD, StreamDecoder
+
 TYPES = ("", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP",
          "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT",
          "AUTH")
@@ -235,12 +237,12 @@ def parse_packet(ptype: int, body: bytes, head: JSObject, level: int) -> tuple[i
 
 
 # decoder states
-_FIXED, _LENGTH, _BODY, _DEAD = range(4)
+_FIXED, _LENGTH, _BODY = range(3)
 
 
 @register("decodeMQTT")
-class DecodeMQTT(Filter):
-    __slots__ = ("option", "level", "state", "byte0", "length", "shift", "buffer", "need")
+class DecodeMQTT(StreamDecoder):
+    __slots__ = ("option", "level", "byte0", "length", "shift", "buffer", "need")
     CONFIG = ("option",)
 
     @classmethod
@@ -260,16 +262,6 @@ class DecodeMQTT(Filter):
         self.shift = 0
         self.buffer: list[bytes] = []
         self.need = 0
-
-    def process(self, evt: Any) -> None:
-        t = type(evt)
-        if t is Data:
-            if self.state != _DEAD:
-                for chunk in evt.chunks:
-                    self._feed(chunk)
-        elif t is StreamEnd:
-            self.reset()
-            self.next.process(evt)
 
     def _feed(self, b: bytes) -> None:
         pos, n = 0, len(b)
@@ -308,7 +300,7 @@ class DecodeMQTT(Filter):
                 return
 
     def _fail(self) -> None:
-        self.state = _DEAD
+        self.state = DEAD
         self.next.process(StreamEnd("ReadError"))
 
     def _packet(self) -> None:

@@ -36,11 +36,13 @@ from pipyd.js.values import JSObject, undefined
 from pipyd.pipeline import Filter
 from pipyd.registry import register
 
+from .stream_decoder import DEAD, StreamDecoder
+
 FRAME_SIZE = 0x4000  # Pipy's DATA_CHUNK_SIZE: the encoder's largest frame payload
 MAX_CONTROL_PAYLOAD = 125  # RFC 6455 §5.5
 
 # decoder states
-_HEAD, _PAYLOAD, _DEAD = 0, 1, 2
+_HEAD, _PAYLOAD = 0, 1
 
 _opcode_of = getters("opcode")
 _masked_of = getters("masked")
@@ -74,15 +76,9 @@ def frame_head(opcode: int, fin: bool, size: int, key: bytes | None) -> bytes:
 
 
 @register("decodeWebSocket")
-class DecodeWebSocket(Filter):
-    __slots__ = ("state", "hbuf", "opcode", "fin", "key", "offset", "remaining", "started",
+class DecodeWebSocket(StreamDecoder):
+    __slots__ = ("hbuf", "opcode", "fin", "key", "offset", "remaining", "started",
                  "control", "held")
-
-    @classmethod
-    def configure(cls, config: Any, *args: Any) -> "DecodeWebSocket":
-        f = cls.__new__(cls)
-        f.reset()
-        return f
 
     def reset(self) -> None:
         self.state = _HEAD
@@ -96,16 +92,6 @@ class DecodeWebSocket(Filter):
         self.control: list | None = None  # the control frame being read inside a message
         self.held: list | None = None  # control messages waiting for that message's end
 
-    def process(self, evt: Any) -> None:
-        t = type(evt)
-        if t is Data:
-            if self.state != _DEAD:
-                for chunk in evt.chunks:
-                    self._feed(chunk)
-        elif t is StreamEnd:
-            self.reset()  # Pipy: a new stream may follow on the same filter
-            self.next.process(evt)
-
     def _feed(self, b: bytes) -> None:
         pos, n = 0, len(b)
         while pos < n:
@@ -117,7 +103,7 @@ class DecodeWebSocket(Filter):
                 if not self.remaining:
                     self._frame_end()
                 continue
-            if self.state == _DEAD:
+            if self.state == DEAD:
                 return
             pos = self._head(b, pos)
 
@@ -199,7 +185,7 @@ class DecodeWebSocket(Filter):
                     nxt.process(MessageEnd())
 
     def _fail(self) -> None:
-        self.state = _DEAD
+        self.state = DEAD
         self.next.process(StreamEnd("ReadError"))
 
     def dump(self) -> str:

@@ -84,13 +84,8 @@ def get(obj: Any, key: Any) -> Any:
     """``obj[key]`` (§13.3.2). ``key`` may be any JS value."""
     t = type(obj)
     if t is JSObject:
-        if type(key) is not str:
-            key = to_object_key(key)
-        v = obj.get(key, _M)
-        if v is not _M:
-            return v
-        m = OBJECT_PROTO.get(key)
-        return functools.partial(m, obj) if m is not None else undefined
+        # an absent key: JSObject.__missing__ gives Object.prototype's method or undefined
+        return obj[key if type(key) is str else to_object_key(key)]
     if t is JSArray:
         if type(key) is int:
             if 0 <= key < len(obj):

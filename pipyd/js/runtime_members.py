@@ -120,14 +120,6 @@ def _proto_getter(table: dict, key: str, fallback: Callable[[Any], Any]) -> Call
     return lambda obj: functools.partial(m, obj)
 
 
-def _object_miss_getter(key: str) -> Callable[[Any], Any]:
-    """A plain object without own ``key`` (the inline test already failed): Object.prototype."""
-    m = rt.OBJECT_PROTO.get(key)
-    if m is None:
-        return lambda obj: obj.get(key, undefined)  # also reached when the key appeared since
-    return lambda obj: obj[key] if key in obj else functools.partial(m, obj)
-
-
 def _namespace_getter(key: str) -> Callable[[Any], Any]:
     def g(obj: Any) -> Any:
         v = dict.get(obj, key, _M)
@@ -139,7 +131,7 @@ def _make_getter(t: type, key: str) -> Callable[[Any], Any]:
     if issubclass(t, HostObject):
         return _host_getter(t, key)
     if t is JSObject:
-        return _object_miss_getter(key)
+        return operator.itemgetter(key)  # an absent key: JSObject.__missing__ (runtime.py)
     if t is str or t is JSArray:
         if key == "length":
             return len

@@ -181,8 +181,13 @@ def watch(api: Any) -> None:
 
 async def appended(store: StreamStore, key: str, result: AppendResult) -> None:
     """A writer's report of a committed append of ``result`` to stream ``key``."""
-    if not result.duplicate and result.indexes and result.indexes[0] == 0:
+    if _created(result):
         await stream_created(store, key)
+
+
+def _created(result: AppendResult) -> bool:
+    """The append that got index 0 (not a producer's repeat) is the one that made the stream."""
+    return not result.duplicate and bool(result.indexes) and result.indexes[0] == 0
 
 
 _ANNOUNCING: set = set()    # tasks of appended_soon (a strong reference until they finish)
@@ -192,7 +197,7 @@ def appended_soon(store: StreamStore, key: str, result: AppendResult) -> None:
     """``appended`` in a task of its own, for a writer that must not wait for the consumers:
     reducer ``dispatch`` runs inside the reducer manager, whose ``substream_created`` waits for
     the manager's load (effects pending at a restart run during that load)."""
-    if not result.duplicate and result.indexes and result.indexes[0] == 0:
+    if _created(result):
         task = asyncio.get_running_loop().create_task(stream_created(store, key))
         _ANNOUNCING.add(task)
         task.add_done_callback(_ANNOUNCING.discard)
