@@ -6,6 +6,7 @@ Results of comparisons, ``!``, ``in`` and ``instanceof`` are Python bools; they 
 from __future__ import annotations
 
 import ast
+import copy
 import math
 from typing import Any
 
@@ -625,6 +626,15 @@ class ExprMixin:
         self.note_member_call(node)
         return self.call_with(node.callee, node.arguments, node.optional)
 
+    def boolean_inline(self, callee: ast.expr, arg: ast.expr) -> ast.expr:
+        """``Boolean(x)`` (a branch condition's usual shape, ``() => Boolean(_target)``) as
+        ToBoolean inline while the global is still the builtin: ``<truthy(x)> if (f := Boolean)
+        is ǂBoolean else f(x)``. The callee is read first (§13.3.6.1); the argument is compiled
+        once and copied into the other branch, of which only one runs."""
+        f = self.fresh("f")
+        test = ast.Compare(ast.NamedExpr(ast.Name(f, STORE), callee), [ast.Is()], [_h("Boolean")])
+        return ast.IfExp(test, self.truthy(arg), ast.Call(ast.Name(f, LOAD), [copy.deepcopy(arg)], []))
+
     def note_member_call(self, node: N.Node) -> None:
         """Records ``o.x`` for the span of the call ``node`` (runtime.call_site_error names the
         member when it is not a function)."""
@@ -668,6 +678,9 @@ class ExprMixin:
             return _call("call_method", obj, key, *arg_list)
         f = self.expr(callee)
         arg_list = args if isinstance(args[0] if args else None, ast.AST) else self.arguments_of(args)
+        if (callee.type == "Identifier" and callee.name == "Boolean" and not optional and len(arg_list) == 1
+                and type(arg_list[0]) is not ast.Starred and self.fn.lookup("Boolean") is None):
+            return self.boolean_inline(f, arg_list[0])
         if optional and self.chain is not None:
             guard = self.nullish(f)
             self.chain.append(guard)

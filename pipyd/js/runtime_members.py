@@ -13,6 +13,7 @@ import weakref
 from typing import Any, Callable
 
 from pipyd.js import runtime as rt
+from pipyd.js.builtins.boolean import Boolean
 from pipyd.js.builtins.classes import BuiltinNamespace, PristineNamespace
 from pipyd.js.coerce import to_string
 from pipyd.js.scope import ESCAPE
@@ -306,7 +307,8 @@ COMPILED_HELPERS: dict[str, Any] = {ESCAPE + name: v for name, v in (
     ("getters", getters), ("invokers", invokers), ("hosts", host_types), ("NS", BuiltinNamespace), ("PNS", PristineNamespace),
     ("dget", dict.get), ("PLAIN", frozenset((types.FunctionType, types.BuiltinFunctionType))),
     ("bind_method", bind_method), ("bool", bool), ("str", str), ("int", int), ("float", float),
-    ("AccessorObject", AccessorObject), ("define_property", define_property), ("to_string", to_string))}
+    ("AccessorObject", AccessorObject), ("define_property", define_property), ("to_string", to_string),
+    ("Boolean", Boolean))}
 
 
 # Direct calls ``f(x)`` compile to plain Python calls; when ``f`` is not callable, Python says

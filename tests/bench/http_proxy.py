@@ -2,6 +2,8 @@
 an aiohttp reverse proxy, each in front of the same fast upstream, measured in one run.
 
 Goal (issue 4): pipyd >= 50% of nginx and >= 3x aiohttp, p99 no worse than aiohttp's.
+A minimal uvloop + httptools proxy (ref_httptools_proxy) runs too: the ceiling of parsing and
+forwarding in Python on this loop, to read both goals against.
 The upstream is the minimal uvloop+httptools server on its own core; proxies share the other.
 """
 from __future__ import annotations
@@ -58,6 +60,8 @@ def run(seconds: int = 5) -> list[tuple[str, object]]:
             "nginx (1 worker)": lambda p: _nginx(tmp, p, up),
             "aiohttp proxy": lambda p: [sys.executable, "-m", "tests.bench.ref_aiohttp_proxy",
                                         str(p), f"http://127.0.0.1:{up}"],
+            "minimal httptools proxy": lambda p: [sys.executable, "-m", "tests.bench.ref_httptools_proxy",
+                                                  str(p), str(up)],
             "pipyd routing proxy": lambda p: [*PIPYD, "--no-graph", _module(tmp, p, up)],
         }
         for name, cmd in proxies.items():
@@ -82,6 +86,11 @@ def run(seconds: int = 5) -> list[tuple[str, object]]:
     aio = results["aiohttp proxy"]
     rows.append(("pipyd / aiohttp (goal >= 3.0)", round(ours.rps / aio.rps, 2)))
     rows.append(("pipyd p99 / aiohttp p99 (goal <= 1.0)", round(ours.p99_ms / aio.p99_ms, 2)))
+    # The ceiling: what parsing and forwarding alone allow a Python proxy on this loop.
+    floor = results["minimal httptools proxy"]
+    rows.append(("pipyd / minimal httptools proxy", round(ours.rps / floor.rps, 2)))
+    if "nginx (1 worker)" in results:
+        rows.append(("minimal httptools proxy / nginx", round(floor.rps / results["nginx (1 worker)"].rps, 2)))
     return rows
 
 

@@ -122,4 +122,20 @@ PURE_CHAINS = [
     ("let o = {map(cb) { return cb([1, 2, 3]) }}; o.map(a => a.map(x => x * 2).filter(y => y > 2))", [4, 6]),
 ]
 
-CASES = LENGTH + STRICT_EQUALS_NUMBER + INT_RANGE + MATH + TRUTHINESS + ARRAY_CALLBACKS + PURE_CHAINS
+# ``Boolean(x)`` is ToBoolean inline while the global is the builtin; a script's own binding
+# of the name, spread arguments and other argument counts call whatever the name holds.
+BOOLEAN_CALL = [
+    ("['', 'a', 0, -0, NaN, 1.5, null, undefined, {}, [], () => 0, true, false].map(v => Boolean(v))",
+     [False, True, False, False, False, True, False, False, True, True, True, True, False]),
+    ("let _t; const c = () => Boolean(_t); let r = [c()]; _t = {id: 1}; r.push(c()); _t = ''; r.push(c()); r",
+     [False, True, False]),
+    ("let n = 0; let r = Boolean((n++, 'x')); [r, n]", [True, 1]),
+    ("function f() { const Boolean = x => 'own'; return Boolean(0) }; f()", "own"),
+    ("let Boolean = (x, y) => [x, y]; Boolean(1)", [1, UNDEFINED]),
+    ("[Boolean(), Boolean(0, 1), Boolean(...[1]), Boolean(...[]), typeof Boolean(1)]",
+     [False, False, True, False, "boolean"]),
+    ("let log = []; let b = Boolean(log.push('a') && log.push('b')); [b, log]", [True, ["a", "b"]]),
+]
+
+CASES = (LENGTH + STRICT_EQUALS_NUMBER + INT_RANGE + MATH + TRUTHINESS + ARRAY_CALLBACKS + PURE_CHAINS
+         + BOOLEAN_CALL)

@@ -93,3 +93,17 @@ def test_math_member_replaced_or_math_shadowed() -> None:
 
 def test_inline_map_result_is_a_jsarray() -> None:
     assert type(_ev("[1, 2].map(x => x)")) is JSArray
+
+
+def test_boolean_call_inline_and_its_fallback() -> None:
+    m = compile_module("var f = x => Boolean(x); var g = () => Boolean(h())", "bool.js")
+    g = m.new_globals(ModuleScope(0, "bool.js"))
+    m.run(module_globals=g)
+    assert [g["f"](v) for v in ("", "a", 0, JSArray())] == [False, True, False, True]
+    # a module global named Boolean that is not the builtin (an extra global) is called as is
+    g2 = m.new_globals(ModuleScope(0, "bool.js"), {"Boolean": lambda *a: ("custom", a)})
+    m.run(module_globals=g2)
+    assert g2["f"](0) == ("custom", (0,))
+    calls = []
+    g2["h"] = lambda: calls.append(1) or "v"
+    assert g2["g"]() == ("custom", ("v",)) and calls == [1]  # the argument ran once
