@@ -680,6 +680,7 @@ class ExprMixin:
         arg_list = args if isinstance(args[0] if args else None, ast.AST) else self.arguments_of(args)
         if (callee.type == "Identifier" and callee.name == "Boolean" and not optional and len(arg_list) == 1
                 and type(arg_list[0]) is not ast.Starred and self.fn.lookup("Boolean") is None):
+            self.callees[(max(callee.line, 1), callee.col)] = callee.name  # for the fallback call
             return self.boolean_inline(f, arg_list[0])
         if optional and self.chain is not None:
             guard = self.nullish(f)

@@ -9,6 +9,7 @@ import pytest
 from pipyd.js.builtins.classes import PristineNamespace
 from pipyd.js.engine import compile_module, evaluate
 from pipyd.js.runtime import ARRAY_PROTO, invokers
+from pipyd.js.runtime_members import not_callable_error
 from pipyd.js.scope import ModuleScope
 from pipyd.js.values import JSArray
 
@@ -107,3 +108,12 @@ def test_boolean_call_inline_and_its_fallback() -> None:
     calls = []
     g2["h"] = lambda: calls.append(1) or "v"
     assert g2["g"]() == ("custom", ("v",)) and calls == [1]  # the argument ran once
+
+
+def test_boolean_fallback_to_a_non_function_names_it() -> None:
+    m = compile_module("var f = x => Boolean(x)", "bool.js")
+    g = m.new_globals(ModuleScope(0, "bool.js"), {"Boolean": 5})
+    m.run(module_globals=g)
+    with pytest.raises(TypeError) as e:
+        g["f"](1)
+    assert "Boolean is not a function" in str(not_callable_error(e.value).value.message)
