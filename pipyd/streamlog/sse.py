@@ -36,7 +36,7 @@ import json
 from typing import Callable
 
 from .sse_fanout import _FANOUTS, _Fanout, _Heartbeat, _fanout, _heartbeat
-from .sse_frames import (COMMENT_HEARTBEAT, DEFAULT_MAX_LAG, HEARTBEAT, PAGE_BYTES, PAGE_EVENTS,
+from .sse_frames import (consumer_failed, COMMENT_HEARTBEAT, DEFAULT_MAX_LAG, HEARTBEAT, PAGE_BYTES, PAGE_EVENTS,
                          SSESink, data_frame, frame, notification_frame)
 from .sse_merged import (_SUBSTREAM_CONSUMERS, SubstreamsConsumer, decode_cursor, encode_cursor,
                          follow_substreams, merged_read, substream_created, substream_sources)
@@ -187,10 +187,7 @@ class SSEConsumer:
         except asyncio.CancelledError:
             pass
         except Exception as exc:  # a store failure ends this connection only
-            from pipyd import log
-            log.error(f"[streamlog] SSE consumer of {self.key} failed: {exc}")
-            self.sink.end()
-            self.close()
+            consumer_failed(self, str(self.key), exc)
         finally:
             self.task = None
 

@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any, Callable
 
+from pipyd import log
+
 from .store import Event
 
 HEARTBEAT = 15.0
@@ -68,3 +70,11 @@ class SSESink:
     def watch(self, fn: Callable[[bool], Any]) -> Callable[[], None]:
         """Call ``fn(congested)`` on changes; returns the function that stops watching."""
         return lambda: None
+
+
+def consumer_failed(consumer: Any, what: str, exc: BaseException) -> None:
+    """A store failure while serving one SSE connection: logged, and that connection (only)
+    ended, its sink first so the client sees the stream end."""
+    log.error(f"[streamlog] SSE consumer of {what} failed: {exc}")
+    consumer.sink.end()
+    consumer.close()

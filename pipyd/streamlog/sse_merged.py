@@ -12,7 +12,7 @@ import asyncio
 import json
 from typing import Any, Callable
 
-from .sse_frames import COMMENT_HEARTBEAT, HEARTBEAT, PAGE_EVENTS, SSESink, frame
+from .sse_frames import consumer_failed, COMMENT_HEARTBEAT, HEARTBEAT, PAGE_EVENTS, SSESink, frame
 from .store import Event, Page, Selector, StreamStore
 
 
@@ -210,10 +210,7 @@ class SubstreamsConsumer:
         except asyncio.CancelledError:
             pass
         except Exception as exc:  # a store failure ends this connection only
-            from pipyd import log
-            log.error(f"[streamlog] SSE consumer of {self.base}?substreams=all failed: {exc}")
-            self.sink.end()
-            self.close()
+            consumer_failed(self, f"{self.base}?substreams=all", exc)
 
     async def _deliver(self) -> bool:
         """One merged batch; True when there may be more."""

@@ -15,7 +15,22 @@ import httptools
 import uvloop
 
 
-class _Upstream(asyncio.Protocol):
+class _Rebuild:
+    """httptools callbacks shared by both sides: the message rebuilt into ``parts``."""
+
+    parts: list[bytes]
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.parts.append(name + b": " + value + b"\r\n")
+
+    def on_headers_complete(self) -> None:
+        self.parts.append(b"\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        self.parts.append(body)
+
+
+class _Upstream(_Rebuild, asyncio.Protocol):
     """The upstream side of one client connection: parses responses, hands them back."""
 
     def __init__(self, client: "ProxyProtocol") -> None:
@@ -32,15 +47,6 @@ class _Upstream(asyncio.Protocol):
     def on_status(self, status: bytes) -> None:
         self.parts.append(b"HTTP/1.1 %d %s\r\n" % (self.parser.get_status_code(), status))
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.parts.append(name + b": " + value + b"\r\n")
-
-    def on_headers_complete(self) -> None:
-        self.parts.append(b"\r\n")
-
-    def on_body(self, body: bytes) -> None:
-        self.parts.append(body)
-
     def on_message_complete(self) -> None:
         self.client.transport.write(b"".join(self.parts))
         self.parts = []
@@ -49,7 +55,7 @@ class _Upstream(asyncio.Protocol):
         self.client.transport.close()
 
 
-class ProxyProtocol(asyncio.Protocol):
+class ProxyProtocol(_Rebuild, asyncio.Protocol):
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.up: asyncio.Transport | None = None
@@ -76,15 +82,6 @@ class ProxyProtocol(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self.parts.append(self.parser.get_method() + b" " + url + b" HTTP/1.1\r\n")
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.parts.append(name + b": " + value + b"\r\n")
-
-    def on_headers_complete(self) -> None:
-        self.parts.append(b"\r\n")
-
-    def on_body(self, body: bytes) -> None:
-        self.parts.append(body)
 
     def on_message_complete(self) -> None:
         request = b"".join(self.parts)

@@ -1,6 +1,7 @@
 """The admin port (pipyd/admin.py): a real Worker with a real listener and the admin server on
 loopback, scraped over real sockets with h11 as the client."""
 import asyncio
+import contextlib
 import socket
 
 import h11
@@ -15,6 +16,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def worker_with_admin(script: str, admin: int):
+    """A started Worker of ``script`` and the admin server on port ``admin``; both stopped on exit."""
+    worker = Worker(script)
+    await worker.start()
+    server = await start_admin(asyncio.get_running_loop(), "127.0.0.1", admin, lambda: worker)
+    try:
+        yield worker
+    finally:
+        server.close()
+        await server.wait_closed()
+        await worker.shutdown(0.5)
 
 
 async def http(port: int, requests: list[tuple[bytes, bytes]]) -> list[tuple[int, dict, bytes]]:
@@ -59,11 +74,7 @@ def test_metrics_of_scripts_and_of_the_daemon(tmp_path):
     (tmp_path / "main.js").write_text(SCRIPT % listen)
 
     async def scenario():
-        worker = Worker(str(tmp_path / "main.js"))
-        await worker.start()
-        server = await start_admin(asyncio.get_running_loop(), "127.0.0.1", admin,
-                                   lambda: worker)
-        try:
+        async with worker_with_admin(str(tmp_path / "main.js"), admin) as worker:
             _, w1 = await asyncio.open_connection("127.0.0.1", listen)
             w1.write(b"hello")
             await w1.drain()
@@ -75,10 +86,6 @@ def test_metrics_of_scripts_and_of_the_daemon(tmp_path):
                                      (b"POST", b"/metrics"), (b"HEAD", b"/metrics")])
             w1.close()
             return res
-        finally:
-            server.close()
-            await server.wait_closed()
-            await worker.shutdown(0.5)
 
     (status, headers, body), notfound, post, head = asyncio.run(scenario())
     assert status == 200
@@ -153,11 +160,7 @@ def test_dump_sections_of_a_live_proxy(tmp_path):
     (tmp_path / "main.js").write_text(PROXY % (listen, up.target))
 
     async def scenario():
-        worker = Worker(str(tmp_path / "main.js"))
-        await worker.start()
-        server = await start_admin(asyncio.get_running_loop(), "127.0.0.1", admin,
-                                   lambda: worker)
-        try:
+        async with worker_with_admin(str(tmp_path / "main.js"), admin) as worker:
             r1, w1 = await asyncio.open_connection("127.0.0.1", listen)
             w1.write(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
             await r1.readuntil(b"up GET /a 0")
@@ -177,10 +180,6 @@ def test_dump_sections_of_a_live_proxy(tmp_path):
             w1.close()
             w2.close()
             return res
-        finally:
-            server.close()
-            await server.wait_closed()
-            await worker.shutdown(0.5)
 
     (status, headers, body), unknown, post, head, empty = asyncio.run(scenario())
     up.stop()

@@ -28,6 +28,19 @@ class Collect:
         """The bytes of every Data event received, joined."""
         return b"".join(e.to_bytes() for e in self.events if type(e) is Data)
 
+    def take(self) -> bytes:
+        """``data()``, and the Data events forgotten (what a peer reads off the wire)."""
+        b = self.data()
+        self.events = [e for e in self.events if type(e) is not Data]
+        return b
+
+    def ends(self) -> list[str]:
+        """The error strings of the StreamEnds received."""
+        return [e.error for e in self.events if type(e) is StreamEnd]
+
+    def ended(self) -> bool:
+        return any(type(e) is StreamEnd for e in self.events)
+
 
 def layout(*specs: tuple) -> PipelineLayout:
     """A layout from ``(filterName, *args)`` tuples, configured as a script would."""

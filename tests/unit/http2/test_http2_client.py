@@ -379,7 +379,9 @@ def test_trailers_and_interim_responses() -> None:
     assert out.events[-1].tail["headers"]["grpc-status"] == "0"
 
 
-def test_max_concurrent_streams_queues_requests() -> None:
+def _two_requests_one_slot() -> tuple:
+    """A session whose upstream allows one stream at a time, with a request on it and a
+    second one waiting: (filter, peer, first output, second output)."""
     f = mux(lambda: "k", V2)
     p1, o1 = stream(f)
     request(p1)
@@ -388,6 +390,11 @@ def test_max_concurrent_streams_queues_requests() -> None:
     peer.flush()
     p2, o2 = stream(f)
     request(p2)
+    return f, peer, o1, o2
+
+
+def test_max_concurrent_streams_queues_requests() -> None:
+    f, peer, o1, o2 = _two_requests_one_slot()
     assert list(peer.requests()) == [1] and len(session(f).waiting) == 1
     peer.respond(1, b"one")
     assert list(peer.requests()) == [1, 3]
@@ -442,14 +449,7 @@ def test_bad_version_refused() -> None:
 
 
 def test_a_reset_stream_frees_its_slot_for_a_waiting_request() -> None:
-    f = mux(lambda: "k", V2)
-    p1, o1 = stream(f)
-    request(p1)
-    [peer] = Peer.ALL
-    peer.conn.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1})
-    peer.flush()
-    p2, o2 = stream(f)
-    request(p2)
+    f, peer, o1, o2 = _two_requests_one_slot()
     peer.conn.reset_stream(1, ErrorCodes.INTERNAL_ERROR)
     peer.flush()
     assert o1.messages()[0][0]["status"] == 502 and list(peer.requests()) == [1, 3]

@@ -14,22 +14,7 @@ from pipyd.filters import http  # noqa: F401 - registers the HTTP filters
 from pipyd.js.values import JSObject, undefined
 from pipyd.pipeline import Filter, FlowControl, PipelineLayout
 from pipyd.registry import lookup
-
-
-class Out:
-    def __init__(self) -> None:
-        self.events: list = []
-
-    def process(self, evt: Any) -> None:
-        self.events.append(evt)
-
-    def take(self) -> bytes:
-        b = b"".join(e.to_bytes() for e in self.events if type(e) is Data)
-        self.events = [e for e in self.events if type(e) is not Data]
-        return b
-
-    def ended(self) -> bool:
-        return any(type(e) is StreamEnd for e in self.events)
+from tests.unit.core import Collect
 
 
 class Recorder(Filter):
@@ -72,14 +57,14 @@ def server(name: str, *args: Any, sub: Filter | None = None, flow: Any = None):
         s.append(sub)
         f.add_sub_layout(s)
     layout.append(f)
-    out = Out()
+    out = Collect()
     return layout.instantiate(Context([{}]), out, (), flow), out
 
 
 class Client:
     """An h2 client wired to a server pipeline: responses collected per stream."""
 
-    def __init__(self, pipeline, out: Out, window: int | None = None, ack: bool = True) -> None:
+    def __init__(self, pipeline, out: Collect, window: int | None = None, ack: bool = True) -> None:
         self.p, self.out, self.ack = pipeline, out, ack
         self.c = h2.connection.H2Connection(h2.config.H2Configuration(
             client_side=True, header_encoding="utf-8"))

@@ -16,6 +16,8 @@ from pipyd.pipeline import Filter, PipelineLayout
 from pipyd.registry import lookup
 from pipyd.filters.tls_hello import ClientHelloReader, parse_client_hello
 
+from tests.unit.core import Collect
+
 from . import make_pki
 
 PKI = make_pki()
@@ -31,22 +33,6 @@ def key(name: str) -> PrivateKey:
 
 def pair(name: str) -> JSObject:
     return JSObject(cert=cert(name), key=key(name))
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.events: list = []
-
-    def process(self, evt: Any) -> None:
-        self.events.append(evt)
-
-    def take(self) -> bytes:
-        b = b"".join(e.to_bytes() for e in self.events if type(e) is Data)
-        self.events = [e for e in self.events if type(e) is not Data]
-        return b
-
-    def ends(self) -> list[str]:
-        return [e.error for e in self.events if type(e) is StreamEnd]
 
 
 class Upper(Filter):
