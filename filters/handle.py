@@ -12,7 +12,7 @@ from typing import Any
 from pipyd import log
 from pipyd.events import Data, Message, MessageEnd, MessageStart, StreamEnd
 from pipyd.js.values import type_error
-from pipyd.pipeline import FAILED, Filter
+from pipyd.pipeline import FAILED, Filter, deliver_message
 from pipyd.registry import register
 from pipyd.units import is_size, parse_size
 
@@ -52,6 +52,17 @@ class HandleData(HandleEvent):
 class HandleMessageStart(HandleEvent):
     __slots__ = ()
     EVENT = MessageStart
+
+    def process_message(self, head: Any, body: Any, tail: Any) -> None:
+        """A whole message (``deliver_message``): the callback sees its start, then it goes
+        on whole; a callback that throws drops the start only, as ``process`` does."""
+        if self.callback(self.cb, MessageStart(head)) is FAILED:
+            nxt = self.next
+            if body is not None and body.size:
+                nxt.process(body)
+            nxt.process(MessageEnd(tail))
+            return
+        deliver_message(self.next, head, body, tail)
 
 
 @register("handleMessageEnd")

@@ -4,6 +4,9 @@ Bytes go in with ``feed``; the sink is called back:
 ``on_message_start(head)``, ``on_body(bytes)``, ``on_message_end(tail)``,
 ``on_error(status, reason)`` (the peer broke the protocol; the decoder is dead afterwards) and
 ``on_tunnel(bytes)`` (raw bytes after an upgrade the owner accepted with ``tunnel()``).
+A sink that has ``on_message(head)`` gets a request that cannot have a body (no
+``content-length`` but 0, no ``transfer-encoding``, no upgrade) in that one call instead of
+``on_message_start`` + ``on_message_end``: most requests a proxy sees.
 
 Rules:
 - Head (reference §4.1): ``{protocol, headers, method, scheme, authority, path}`` in that key
@@ -100,7 +103,7 @@ class _Callbacks:
 class RequestDecoder:
     __slots__ = ("sink", "max_head_size", "keep_alive", "upgrade", "protocol", "_parser",
                  "_cb", "_url", "_headers", "_head_size", "_in_head", "_in_message",
-                 "_pending", "_held", "_state", "_decided")
+                 "_pending", "_held", "_state", "_decided", "_whole", "_ended")
 
     # _state: 0 parsing, 1 upgrade pending (bytes held), 2 tunnel, 3 dead (after an error)
 
@@ -128,6 +131,8 @@ class RequestDecoder:
         self._held: list[bytes] = []
         self._state = 0
         self._decided = 0  # a tunnel()/resume() that came before llhttp paused: 1 resume, 2 tunnel
+        self._whole = getattr(sink, "on_message", None)
+        self._ended = False  # the sink had the whole message: llhttp's end is not passed on
 
     # -- httptools callbacks (hot path: keep them small) --
 
@@ -138,6 +143,7 @@ class RequestDecoder:
         self._pending = 0
         self._in_head = True
         self._in_message = True
+        self._ended = False
 
     def _on_url(self, piece: bytes) -> None:
         self._url += piece
@@ -194,7 +200,8 @@ class RequestDecoder:
         self._in_head = False
         self.protocol = proto
         self.keep_alive = keep_alive
-        if p.should_upgrade():
+        upgrading = p.should_upgrade()
+        if upgrading:
             if method != "CONNECT":
                 u = h.get("upgrade")
                 self.upgrade = not (type(u) is str and u.lower() == "h2c")  # h2c: a later issue
@@ -212,11 +219,21 @@ class RequestDecoder:
             head["path"] = self._url.decode()
         except UnicodeDecodeError:
             head["path"] = self._url.decode("utf-8", "surrogateescape")
-        self.sink.on_message_start(head)
+        whole = self._whole
+        if whole is not None and not upgrading and "transfer-encoding" not in h \
+                and h.get("content-length", "0") == "0":
+            # no body can follow: llhttp's message-complete comes next, with nothing between
+            self._ended = True
+            whole(head)
+        else:
+            self.sink.on_message_start(head)
 
     def _on_complete(self) -> None:
         self._in_message = False
         self._in_head = False
+        if self._ended:
+            self._ended = False
+            return
         self.sink.on_message_end(None)
 
     # -- feeding --

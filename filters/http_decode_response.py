@@ -6,7 +6,9 @@ CONNECT turns the connection into a tunnel, and the caller must be able to say s
 pipelined responses, at a byte position llhttp (through httptools) cannot report.
 
 Same sink as the request decoder: ``on_message_start(head)``, ``on_body(bytes)``,
-``on_message_end(tail)``, ``on_error(status, reason)``, ``on_tunnel(bytes)``.
+``on_message_end(tail)``, ``on_error(status, reason)``, ``on_tunnel(bytes)``; a sink that has
+``on_message(head, body)`` gets a final response whose whole body (``content-length``, or none)
+is in the bytes at hand in that one call (``body`` is None when there is none).
 
 Rules:
 - Head (reference §4.2): ``{protocol, headers, status, statusText}``; names lower-cased, repeated
@@ -47,7 +49,7 @@ _MAX_CHUNK_LINE = 4096
 
 class ResponseDecoder:
     __slots__ = ("sink", "max_head_size", "bodiless", "_expect", "_buf", "_state", "_remaining",
-                 "_trailer_size")
+                 "_trailer_size", "_whole")
 
     def __init__(self, sink: Any, max_head_size: int = DEFAULT_MAX_HEAD_SIZE) -> None:
         self.sink = sink
@@ -58,6 +60,7 @@ class ResponseDecoder:
         self._state = HEAD
         self._remaining = 0
         self._trailer_size = 0
+        self._whole = getattr(sink, "on_message", None)
 
     def expect(self, bodiless: bool = False, connect: bool = False) -> None:
         """Queue what the next unanswered request implies for its (final) response."""
@@ -180,6 +183,18 @@ class ResponseDecoder:
         if reason:
             head["statusText"] = reason.decode("utf-8", "surrogateescape")
         self._frame(status, headers)
+        state = self._state
+        whole = self._whole
+        if whole is not None and status >= 200:
+            if state == HEAD:
+                whole(head, None)
+                return end + 4
+            if state == LENGTH:
+                stop = end + 4 + self._remaining
+                if stop <= len(buf):
+                    self._state = HEAD
+                    whole(head, buf[end + 4:stop])
+                    return stop
         self.sink.on_message_start(head)
         state = self._state
         if state == HEAD or state == TUNNEL:  # no body: the message ends with its head

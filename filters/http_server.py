@@ -27,14 +27,14 @@ from typing import Any
 from pipyd import log
 from pipyd.events import Data, Message, MessageEnd, MessageStart, StreamEnd, output_events
 from pipyd.js.values import JSObject, type_error
-from pipyd.pipeline import FAILED, JointFilter
+from pipyd.pipeline import FAILED, JointFilter, deliver_message
 from pipyd.registry import register
 
 from .http import buffer_size_option, options_arg
 from .http2_server import PREFACE, Http2Connection, window_options
 from .http_codec import DEFAULT_MAX_BODY_SIZE, NO_BODY, MessageEncoder, RequestDecoder
-from .http_encode import (PLAIN_HEADS_CLOSE, PLAIN_HEADS_KEEP_ALIVE, REASONS, _status_of,
-                          encode_response_head, plain_response_head)
+from .http_encode import (PLAIN_HEADS_CLOSE, PLAIN_HEADS_KEEP_ALIVE, REASONS, _asks_for_chunked,
+                          _status_of, encode_response_head, plain_response_head)
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _JOIN_LIMIT = 16384  # a whole response up to this size is written as one joined bytes object
@@ -67,6 +67,9 @@ class _Request:
 
     def process(self, evt: Any) -> None:
         self.server.on_response(self, evt)
+
+    def process_message(self, head: Any, body: Any, tail: Any) -> None:
+        self.server.on_response_message(self, head, body, tail)
 
 
 class _HTTPServer(JointFilter):
@@ -285,6 +288,24 @@ class _HTTPServer(JointFilter):
         if r.done and not self.flushing:
             self._flush()
 
+    def on_response_message(self, r: _Request, head: Any, body: Any, tail: Any) -> None:
+        """A whole response (``_Request.process_message``): next in line, not streamed and
+        small, it is encoded and written in one piece (``_write_whole``) without passing
+        through the encoder's states; otherwise it goes the way of its three events."""
+        q = self.queue
+        size = body.size if body is not None else 0
+        if r.started or r.done or r.pending or self.closed or not q or q[0] is not r \
+                or size > self.buffer_size or (head is not None and _asks_for_chunked(head)):
+            out = self.on_response
+            out(r, MessageStart(head))
+            if size:
+                out(r, body)
+            out(r, MessageEnd(tail))
+            return
+        self._write_whole(r, head, body, size)
+        if q and q[0].pending and not self.flushing:
+            self._flush()
+
     def _write_event(self, r: _Request, evt: Any) -> None:
         t = type(evt)
         # the encoder holds a small body and its head until the end: most starts and data
@@ -362,6 +383,70 @@ class _HTTPServer(JointFilter):
         finally:
             self.flushing = False
 
+    def _write_whole(self, r: _Request, head: Any, body: Any, size: int) -> None:
+        """Hot path (serveHTTP's hello benchmark, demuxHTTP's proxied responses): a whole small
+        response at the head of the line is one bytes object (head and body joined) in one
+        Data, with no events or encoder state in between, and the request is complete. A head
+        object is encoded afresh every time (scripts may change a constant Message's head
+        between requests); only the head of a head-less Message is cached."""
+        final = r.final
+        out = b""  # the whole response as one bytes object, or
+        chunks = None  # its pieces (a large body is not copied)
+        if head is None and not (r.bodiless or r.upgrade):  # new Message(body): a cached 200 head
+            r.status = 200
+            out = (PLAIN_HEADS_CLOSE if final else PLAIN_HEADS_KEEP_ALIVE).get(size) \
+                or plain_response_head(size, final)
+            if size:
+                body_chunks = body.chunks
+                if len(body_chunks) == 1 and size <= _JOIN_LIMIT:
+                    out += body_chunks[0]
+                else:
+                    out, chunks = self._joined(out, body_chunks, size)
+        else:
+            if not isinstance(head, dict):
+                head = None
+            status = _status_of(head)
+            if status < 200:
+                for evt in output_events(Message(head, body)):
+                    self.on_response(r, evt)
+                return
+            r.status = status
+            bodiless = r.bodiless or (r.upgrade and 100 < status < 300)
+            if bodiless or status == 204 or status == 304:
+                out = encode_response_head(head, status, NO_BODY, final, bodiless)
+            elif size:
+                out, chunks = self._joined(encode_response_head(head, status, size, final),
+                                           body.chunks, size)
+            else:
+                out = encode_response_head(head, status, 0, final)
+        if not self.closed:
+            d = _new(Data)
+            if chunks is None:
+                d.chunks = [out]
+                d.size = len(out)
+            else:
+                d.chunks = chunks
+                d.size = sum(map(len, chunks))
+            self.next.process(d)
+        if r.upgrade or r.pipeline is not None:
+            return self._complete(r, final)
+        # _complete() for a plain request with no sub-pipeline (serveHTTP's)
+        r.done = True
+        q = self.queue
+        q.popleft()
+        if final:
+            self._close()
+        elif not q and self.input_ended:
+            self._close()
+
+    @staticmethod
+    def _joined(head: bytes, body_chunks: list[bytes], size: int) -> tuple[bytes, Any]:
+        """``(whole, None)`` for a small response (one write); ``(b"", pieces)`` for a large
+        one, whose body is not copied."""
+        if size <= _JOIN_LIMIT:
+            return b"".join([head, *body_chunks]), None
+        return b"", [head, *body_chunks]
+
     def _tunnel_output(self, evt: Any) -> None:
         t = type(evt)
         if t is Data:
@@ -414,6 +499,16 @@ class DemuxHTTP(_HTTPServer):
 
     def request_end(self, r: _Request, tail: Any) -> None:
         r.pipeline.head.process(MessageEnd(tail))
+
+    def on_message(self, head: JSObject) -> None:
+        """The decoder's whole request (no body, no upgrade): ``on_message_start`` and
+        ``on_message_end`` in one, handed to the sub-pipeline in one piece."""
+        d = self.decoder
+        r = _Request(self, not d.keep_alive or self.shutting, head["method"] == "HEAD", False,
+                     d.protocol == "HTTP/1.0")
+        self.queue.append(r)
+        p = r.pipeline = self.sub_pipeline(0, self.pipeline.context.clone(), output=r)
+        deliver_message(p.head, head, None, None)
 
 
 @register("serveHTTP")
@@ -498,69 +593,6 @@ class ServeHTTP(_HTTPServer):
             return self._write_whole(r, msg.head, body, size)
         for evt in output_events(msg):
             self.on_response(r, evt)
-
-    def _write_whole(self, r: _Request, head: Any, body: Any, size: int) -> None:
-        """Hot path (hello benchmark): a whole small response at the head of the line is one
-        bytes object (head and body joined) in one Data, with no events or encoder state in
-        between. A head object is encoded afresh every time (scripts may change a constant
-        Message's head between requests); only the head of a head-less Message is cached."""
-        final = r.final
-        out = b""  # the whole response as one bytes object, or
-        chunks = None  # its pieces (a large body is not copied)
-        if head is None and not (r.bodiless or r.upgrade):  # new Message(body): a cached 200 head
-            r.status = 200
-            out = (PLAIN_HEADS_CLOSE if final else PLAIN_HEADS_KEEP_ALIVE).get(size) \
-                or plain_response_head(size, final)
-            if size:
-                body_chunks = body.chunks
-                if len(body_chunks) == 1 and size <= _JOIN_LIMIT:
-                    out += body_chunks[0]
-                else:
-                    out, chunks = self._joined(out, body_chunks, size)
-        else:
-            if not isinstance(head, dict):
-                head = None
-            status = _status_of(head)
-            if status < 200:
-                for evt in output_events(Message(head, body)):
-                    self.on_response(r, evt)
-                return
-            r.status = status
-            bodiless = r.bodiless or (r.upgrade and 100 < status < 300)
-            if bodiless or status == 204 or status == 304:
-                out = encode_response_head(head, status, NO_BODY, final, bodiless)
-            elif size:
-                out, chunks = self._joined(encode_response_head(head, status, size, final),
-                                           body.chunks, size)
-            else:
-                out = encode_response_head(head, status, 0, final)
-        if not self.closed:
-            d = _new(Data)
-            if chunks is None:
-                d.chunks = [out]
-                d.size = len(out)
-            else:
-                d.chunks = chunks
-                d.size = sum(map(len, chunks))
-            self.next.process(d)
-        if r.upgrade:
-            return self._complete(r, final)
-        # _complete() for a plain request (serveHTTP has no sub-pipeline to finish)
-        r.done = True
-        q = self.queue
-        q.popleft()
-        if final:
-            self._close()
-        elif not q and self.input_ended:
-            self._close()
-
-    @staticmethod
-    def _joined(head: bytes, body_chunks: list[bytes], size: int) -> tuple[bytes, Any]:
-        """``(whole, None)`` for a small response (one write); ``(b"", pieces)`` for a large
-        one, whose body is not copied."""
-        if size <= _JOIN_LIMIT:
-            return b"".join([head, *body_chunks]), None
-        return b"", [head, *body_chunks]
 
     def dump(self) -> str:
         return self.NAME

@@ -17,7 +17,8 @@ from typing import Any
 
 from pipyd.js.coerce import to_boolean
 from pipyd.js.values import HostObject, js_error, type_error
-from pipyd.pipeline import FAILED, JointFilter
+from pipyd.events import MessageEnd, MessageStart
+from pipyd.pipeline import FAILED, JointFilter, deliver_message, expand_message
 from pipyd.registry import register
 
 PASS = -1  # route index: no sub-pipeline, events go straight out
@@ -74,20 +75,45 @@ class _Choose(JointFilter):
                 buf.append(evt)
             return
         self.buffer = None
-        if chosen == PASS:
-            self.passing = True
-            target = self.next
-        else:
-            # start_sub() inlined: the parent's context, flow and lineage; the sub-pipeline's
-            # output is this filter's output, straight to next with no SubOutput in between
-            # (on_sub_output is not overridden here)
-            p = self.pipeline
-            target = self.sub = self.sub_layouts[chosen].instantiate(
-                p.context, self.next, (), p.flow, p.lineage)
+        target = self._start(chosen)
         if buf is not None:
             for e in buf:
                 target.process(e)
         target.process(evt)
+
+    def process_message(self, head: Any, body: Any, tail: Any) -> None:
+        """A whole message (``deliver_message``): ``process`` of its events in a row, the
+        route chosen once, the message handed on whole once it has one."""
+        sub = self.sub
+        if sub is not None:
+            return deliver_message(sub.head, head, body, tail)
+        if self.passing:
+            return deliver_message(self.next, head, body, tail)
+        if self.buffer is not None:
+            return expand_message(self.process, head, body, tail)
+        chosen = self._choose()
+        if chosen is None:  # held; the conditions are asked again on the body and the end
+            self.buffer = [MessageStart(head)]
+            if body is not None and body.size:
+                self.process(body)
+            self.process(MessageEnd(tail))
+            return
+        target = self._start(chosen)
+        deliver_message(target.head if target is self.sub else target, head, body, tail)
+
+    def _start(self, chosen: int) -> Any:
+        """Where the chosen route's events go: the next filter, or a new sub-pipeline (whose
+        ``process`` reads its head per event: a sub-pipeline may end while taking them)."""
+        if chosen == PASS:
+            self.passing = True
+            return self.next
+        # start_sub() inlined: the parent's context, flow and lineage; the sub-pipeline's
+        # output is this filter's output, straight to next with no SubOutput in between
+        # (on_sub_output is not overridden here)
+        p = self.pipeline
+        sub = self.sub = self.sub_layouts[chosen].instantiate(
+            p.context, self.next, (), p.flow, p.lineage)
+        return sub
 
     def _choose(self) -> int | None:
         for cond, index in self.routes:

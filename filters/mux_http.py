@@ -38,7 +38,7 @@ from typing import Any
 
 from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.js.values import JSObject, type_error, undefined
-from pipyd.pipeline import FlowControl
+from pipyd.pipeline import FlowControl, deliver_message, expand_message
 from pipyd.registry import register
 from pipyd.units import parse_size
 
@@ -224,6 +224,38 @@ class HTTPSession(MuxSession):
         elif ex.owner is not None:
             ex.owner.exchange_done()
 
+    def on_message(self, head: JSObject, body: bytes | None) -> None:
+        """A whole final response from the decoder: ``on_message_start``, ``on_body`` and
+        ``on_message_end`` in one, handed to its requester in one piece. Nothing is streamed,
+        so the requester's client is not followed for back-pressure (``follow`` would only be
+        undone by ``unfollow`` before returning)."""
+        q = self.queue
+        if not q:
+            return  # an answer nobody asked for: dropped
+        ex = q[0]
+        if ex.interim or (ex.tunnel_ok and head["status"] < 300):
+            # relaying a 1xx, or the answer that opens a tunnel: the streaming steps
+            self.on_message_start(head)
+            if body:
+                self.on_body(body)
+            self.on_message_end(None)
+            return
+        q.popleft()
+        ex.started = ex.done = True
+        if self.live:
+            self.unfollow()
+        o = ex.owner
+        if o is not None:
+            if body:
+                d = _new(Data)
+                d.chunks = [body]
+                d.size = len(body)
+            else:
+                d = None
+            deliver_message(o.next, head, d, None)
+            if ex.owner is not None:
+                ex.owner.exchange_done()
+
     def on_tunnel(self, b: bytes) -> None:
         if self.tunnel is not None:
             self.tunnel.emit(Data.from_bytes(b))
@@ -401,8 +433,14 @@ class MuxHTTP(MuxBase):
             elif self.inflight and self.exchanges and self.exchanges[-1].tunnel_ok:
                 self.early.append(evt)  # tunnel bytes sent before the answer came back
         elif t is MessageEnd:
-            if self.head is not None:
-                self._send()
+            head = self.head
+            if head is not None:
+                body, size = self.body, self.size
+                self.head = None
+                if body:
+                    self.body = []
+                self.size = 0
+                self._send(head, body, size)
         elif t is StreamEnd and (self.early or (
                 self.inflight and self.exchanges and self.exchanges[-1].tunnel_ok)):
             # held like tunnel bytes: the end of a client's input that came before (or while)
@@ -410,12 +448,24 @@ class MuxHTTP(MuxBase):
             self.early.append(evt)
         # a StreamEnd in the middle of a request drops it: a partial body cannot be framed
 
-    def _send(self) -> None:
-        head, body, size = self.head, self.body, self.size
-        self.head = None
-        if body:
-            self.body = []
-        self.size = 0
+    def process_message(self, head: Any, body: Any, tail: Any) -> None:
+        """A whole request (``deliver_message``): ``process`` of its MessageStart and
+        MessageEnd (and Data) with nothing to buffer in between."""
+        if self.tunneling or self.head is not None:
+            return expand_message(self.process, head, body, tail)
+        if not isinstance(head, dict):
+            head = JSObject()
+        h = head.get("headers")
+        if (type(h) is JSObject or isinstance(h, dict)) and "expect" in h \
+                and _header(head, "expect") == "100-continue":
+            self.next.process(MessageStart(_CONTINUE))
+            self.next.process(MessageEnd())
+        if body is not None and body.size:
+            self._send(head, body.chunks, body.size)
+        else:
+            self._send(head, self.body, 0)  # (the empty list)
+
+    def _send(self, head: Any, body: list[bytes], size: int) -> None:
         h = head.get("headers")
         if type(h) is not JSObject and not isinstance(h, dict):
             h = None

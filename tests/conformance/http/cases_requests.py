@@ -11,6 +11,11 @@ CASES = [
     # content-length body, then a pipelined request
     (b"POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n",
      [req("POST", "/p", [("content-length", "5")]), body(b"hello"), END, req("GET", "/"), END]),
+    # an empty content-length body (a sink taking whole messages gets these in one call; "00"
+    # goes the streaming way, with the same events)
+    (b"POST /e HTTP/1.1\r\nContent-Length: 0\r\n\r\nGET /n HTTP/1.1\r\n\r\n",
+     [req("POST", "/e", [("content-length", "0")]), END, req("GET", "/n"), END]),
+    (b"POST /e HTTP/1.1\r\nContent-Length: 00\r\n\r\n", [req("POST", "/e", [("content-length", "00")]), END]),
     # chunked with an extension and a trailer (ignored)
     (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;name=v\r\nhello\r\n1\r\n!\r\n"
      b"0\r\nX-Trailer: 1\r\n\r\n",

@@ -29,6 +29,11 @@ CASES = [
      [res(200, "OK", [("content-length", "10")]), END,
       res(200, "OK", [("content-length", "2")]), body(b"ok"), END],
      [(True, False), (False, False)]),
+    # whole messages back to back, and a body that stops short of its length
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 204 No Content\r\n\r\n"
+     b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+     [res(200, "OK", [("content-length", "3")]), body(b"abc"), END, res(204, "No Content"), END,
+      res(200, "OK", [("content-length", "0")]), END]),
     # 1xx interim responses before the final one
     (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
      [res(100, "Continue"), END, res(200, "OK", [("content-length", "2")]), body(b"ok"), END]),

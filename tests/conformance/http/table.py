@@ -61,6 +61,23 @@ class Recorder:
             ev.append(("tunnel", b))
 
 
+class WholeRecorder(Recorder):
+    """A sink that also takes whole messages (the decoders' ``on_message``), recorded as the
+    same three events: run through the tables, it shows the one-call path gives what the
+    streaming one does for every feeding pattern. ``wholes`` counts the one-call messages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wholes = 0
+
+    def on_message(self, head: Any, body: bytes | None = None) -> None:
+        self.wholes += 1
+        self.on_message_start(head)
+        if body:
+            self.on_body(body)
+        self.on_message_end(None)
+
+
 def splits(data: bytes) -> list[list[bytes]]:
     """The feeding patterns: whole, byte by byte, and split at every position."""
     out = [[data], [data[i:i + 1] for i in range(len(data))]]

@@ -8,7 +8,7 @@ import pytest
 from pipyd.filters.http_codec import (CHUNKED, MessageEncoder, RequestDecoder, ResponseDecoder,
                                       request_head, response_head)
 from pipyd.js.values import JSArray, JSObject
-from tests.conformance.http.table import Recorder, splits
+from tests.conformance.http.table import Recorder, WholeRecorder, splits
 
 
 def O(**kw):  # noqa: N802 - a JS object literal
@@ -234,3 +234,48 @@ def test_head_without_chunked_is_still_held_for_a_content_length():
     assert enc.start(JSObject(status=200, headers=JSObject())) == []
     enc.data([b"hi"], 2)
     assert b"content-length: 2" in b"".join(enc.end())
+
+
+@pytest.mark.parametrize("raw, wholes", [
+    (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 1),
+    (b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\nGET / HTTP/1.0\r\n\r\n", 2),
+    (b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", 0),  # a body: streamed as it comes
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0),
+    (b"GET / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n", 0),
+    (b"CONNECT h:443 HTTP/1.1\r\n\r\n", 0),
+    (b"GET / HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+     b"HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n", 0),
+])
+def test_request_decoder_hands_over_whole_only_what_cannot_have_a_body(raw, wholes) -> None:
+    for pieces in ([raw], [raw[i:i + 1] for i in range(len(raw))]):
+        rec = WholeRecorder()
+        d = RequestDecoder(rec)
+        for p in pieces:
+            d.feed(p)
+        assert rec.wholes == wholes
+
+
+OK2 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+@pytest.mark.parametrize("pieces, expect, wholes", [
+    ([OK2], [], 1),
+    ([OK2 + OK2], [], 2),
+    ([OK2[:-1], OK2[-1:]], [], 0),  # the body is not all there: streamed
+    ([OK2[:-2], OK2[-2:]], [], 0),  # the head alone
+    ([b"HTTP/1.1 204 No Content\r\n\r\n"], [], 1),
+    ([b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"], [(True, False)], 1),  # answers a HEAD
+    ([b"HTTP/1.1 100 Continue\r\n\r\n" + OK2], [], 1),  # the interim one is streamed
+    ([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"], [], 0),
+    ([b"HTTP/1.1 101 Switching Protocols\r\n\r\n"], [], 0),
+    ([b"HTTP/1.1 200 OK\r\n\r\n"], [(False, True)], 0),  # CONNECT's tunnel
+    ([b"HTTP/1.1 200 OK\r\n\r\nuntil close"], [], 0),
+])
+def test_response_decoder_hands_over_whole_what_one_read_holds(pieces, expect, wholes) -> None:
+    rec = WholeRecorder()
+    d = ResponseDecoder(rec)
+    for b, c in expect:
+        d.expect(b, c)
+    for p in pieces:
+        d.feed(p)
+    assert rec.wholes == wholes
