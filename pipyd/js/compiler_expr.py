@@ -140,10 +140,11 @@ class ExprMixin:
 
     def truthy(self, e: ast.expr, t: str | None = None) -> ast.expr:
         """ToBoolean inline (§7.1.2) for the usual operands of ``if``, ``||`` and ``&&``: strings
-        first (``headers[k] || d``), booleans, then null/undefined, and only the rest through
-        the runtime: ``t != '' if (c := type(t := e)) is str else t if c is bool else t is not
-        None and t is not undefined and truthy(t)``. ``t`` names the temporary (a caller that
-        needs the value afterwards passes its own)."""
+        first (``headers[k] || d``), booleans, then null/undefined; every other object is true
+        there and then, and only numbers go through the runtime: ``t != '' if (c := type(t :=
+        e)) is str else t if c is bool else t is not None and t is not undefined and (c is not
+        int and c is not float or truthy(t))``. ``t`` names the temporary (a caller that needs
+        the value afterwards passes its own)."""
         if t is None:
             bound, t = self.operand(e)
         else:
@@ -151,9 +152,12 @@ class ExprMixin:
         c = self.fresh()
         kind = ast.NamedExpr(ast.Name(c, STORE), ast.Call(_h("type"), [bound], []))
         nonempty = ast.Compare(ast.Name(t, LOAD), [ast.NotEq()], [ast.Constant("")])
+        number = ast.BoolOp(ast.Or(), [
+            ast.BoolOp(ast.And(), [_is(ast.Name(c, LOAD), _h("int"), negate=True),
+                                   _is(ast.Name(c, LOAD), _h("float"), negate=True)]),
+            _call("truthy", ast.Name(t, LOAD))])
         rest = ast.BoolOp(ast.And(), [_is(ast.Name(t, LOAD), ast.Constant(None), negate=True),
-                                      _is(ast.Name(t, LOAD), _h("u"), negate=True),
-                                      _call("truthy", ast.Name(t, LOAD))])
+                                      _is(ast.Name(t, LOAD), _h("u"), negate=True), number])
         others = ast.IfExp(ast.Compare(ast.Name(c, LOAD), [ast.Is()], [_h("bool")]), ast.Name(t, LOAD), rest)
         return ast.IfExp(ast.Compare(kind, [ast.Is()], [_h("str")]), nonempty, others)
 

@@ -67,6 +67,11 @@ TRUTHINESS = [
     ("['' && 1, 'a' && 1, [] && 2, NaN && 3, 0 && 4, {} && 5, null && 6]", ["", 1, 2, NaN, 0, 5, None]),
     ("let h = {'content-type': ''}; [h['content-type'] || 'text/plain', h.other || 'none']", ["text/plain", "none"]),
     ("let n = 0; let c = () => (n++, ''); [c() || 'd', n]", ["d", 1]),
+    # objects of every kind are true without asking the runtime; numbers still ask it
+    ("[Math, JSON, new Date(0), /x/, new Error('e'), function () {}, 2**53, 1e-300, -1e-300, -0.0]"
+     ".map(v => v ? 1 : 0)", [1, 1, 1, 1, 1, 1, 1, 1, 1, 0]),
+    ("let f = v => !v; [f(1/0), f(-1/0), f(0/0), f(-0), f([]), f({})]",
+     [False, False, True, True, False, False]),
 ]
 
 # Inline map/filter/forEach: the comprehension, and the lambda made only on the slow path.
