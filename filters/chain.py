@@ -21,7 +21,8 @@ from typing import Any, Iterable
 
 from pipyd.js.coerce import to_boolean
 from pipyd.js.values import js_error, type_error, undefined
-from pipyd.pipeline import FAILED, JointFilter, Pipeline, PipelineLayout, SubOutput
+from pipyd.pipeline import (FAILED, JointFilter, Pipeline, PipelineLayout, SubOutput,
+                            deliver_message, expand_message)
 from pipyd.registry import register
 
 
@@ -111,6 +112,17 @@ class _Linked(JointFilter):
         raise NotImplementedError
 
 
+def _linked_message(f: _Linked, head: Any, body: Any, tail: Any) -> None:
+    """``process`` of a whole message's events for chain and single-pipeline use: on to the
+    linked sub-pipeline (or the next filter) whole."""
+    sub = f.sub
+    if sub is None and not f.passing:
+        f.sub = sub = f.link()
+        if sub is None:
+            f.passing = True
+    deliver_message(f.next if sub is None else sub.head, head, body, tail)
+
+
 @register("chain")
 class Chain(_Linked):
     """``chain([files])`` (``modules`` set) or ``chain()`` (continue the current chain)."""
@@ -134,6 +146,8 @@ class Chain(_Linked):
     def bind(self, resolve: Any) -> None:
         if self.modules is not None:
             self.sub_layouts = [entry_of(m) for m in self.modules]
+
+    process_message = _linked_message
 
     def link(self) -> Pipeline | None:
         chain = self.sub_layouts
@@ -213,6 +227,12 @@ class Use(_Linked):
             run[0].input_up(evt)
         else:
             self.next.process(evt)
+
+    def process_message(self, head: Any, body: Any, tail: Any) -> None:
+        if self.stages is None:
+            _linked_message(self, head, body, tail)
+        else:  # the plugin stages take events
+            expand_message(self.process, head, body, tail)
 
     def link(self) -> Pipeline | None:
         return start_sub(self, self.sub_layouts[0])

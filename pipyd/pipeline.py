@@ -300,10 +300,18 @@ class Filter:
 class SubOutput:
     """The output target of a joint filter's sub-pipeline: events go to ``on_sub_output``."""
 
-    __slots__ = ("process",)
+    __slots__ = ("process", "joint")
 
     def __init__(self, joint: "JointFilter") -> None:
         self.process = joint.on_sub_output
+        self.joint = joint
+
+    def process_message(self, head: Any, body: Any, tail: Any) -> None:
+        j = self.joint
+        if type(j).on_sub_output is JointFilter.on_sub_output:  # the default: straight on
+            deliver_message(j.next, head, body, tail)
+        else:
+            expand_message(self.process, head, body, tail)
 
 
 class JointFilter(Filter):

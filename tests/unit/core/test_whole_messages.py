@@ -144,6 +144,35 @@ def test_branch_asks_its_conditions_once_per_event_while_none_holds(tmp_path, bo
     assert out[0] == ("MS", {"a": 1, "via": "sub"}) and wholes == 0
 
 
+CHAIN = """
+pipy()
+.pipeline('main').chain(['a.js', 'b.js'])
+.pipeline('use').use('a.js', 'named')
+.pipeline('plugins').use(['a.js', 'b.js'], 'named')
+"""
+PLUGIN = """
+pipy()
+.pipeline().handleMessageStart(evt => { evt.head.%(name)s = 1 }).chain()
+.pipeline('named').handleMessageStart(evt => { evt.head.%(name)s = 2 })
+"""
+
+
+@pytest.mark.parametrize("name, head, wholes", [
+    ("main", {"a": 1, "b": 1}, 1),  # through both modules and back out of each chain whole
+    ("use", {"a": 2}, 1),
+    ("plugins", {"a": 2, "b": 2}, 0),  # the plugin stages take events
+])
+def test_chain_and_use_hand_the_message_on_whole(tmp_path, name, head, wholes) -> None:
+    worker = load(tmp_path, CHAIN, {"a.js": PLUGIN % {"name": "a"}, "b.js": PLUGIN % {"name": "b"}})
+    layout_ = worker.by_path["/main.js"].named[name]
+
+    def make() -> tuple:
+        out = Whole()
+        return layout_.instantiate(worker.new_context(), out), out
+    out, n = both_ways(make, JSObject(), b"x")
+    assert out == [("MS", head), ("D", b"x"), ("ME", None)] and n == wholes
+
+
 # -- muxHTTP -------------------------------------------------------------------------------
 
 @pytest.fixture
