@@ -325,6 +325,9 @@ def test_whole_response_is_one_write() -> None:
     (GET, lambda h: [Message(JSObject(status="404", statusText="Nope", protocol="HTTP/1.0"), "no")]),
     (GET, lambda h: [Message(JSObject(headers=JSObject(a="1\r\nx: evil")), "")]),
     (b"CONNECT h:443 HTTP/1.1\r\n\r\nraw", lambda h: [Message(JSObject(status=407), "auth")]),
+    (b"CONNECT h:443 HTTP/1.1\r\n\r\n", lambda h: [Message(JSObject(status=200), "")]),  # a tunnel
+    (b"GET / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n" + GET,
+     lambda h: [Message(JSObject(status=426), "no")]),  # refused: HTTP goes on
 ])
 def test_whole_responses_write_what_their_events_write(raw, reply) -> None:
     same_both_ways(raw, reply)
