@@ -574,8 +574,24 @@ class ServeHTTP(_HTTPServer):
                 self.h2.upgrade_end()  # the h2c upgrade request is stream 1
             return
         self.current = None
-        if r.too_large:
-            return
+        if not r.too_large:
+            self._serve(r, tail)
+
+    def on_message(self, head: JSObject) -> None:
+        """The decoder's whole request (no body, no upgrade): ``on_message_start`` and
+        ``on_message_end`` in one (an ``Expect`` header takes the two steps: its 100)."""
+        if "expect" in head["headers"]:
+            self.on_message_start(head)
+            return self.on_message_end(None)
+        d = self.decoder
+        r = _Request(self, not d.keep_alive or self.shutting, head["method"] == "HEAD", False,
+                     d.protocol == "HTTP/1.0")
+        r.head = head
+        self.queue.append(r)
+        self._serve(r, None)
+
+    def _serve(self, r: _Request, tail: Any) -> None:
+        """The handler's answer to the complete request ``r``, written."""
         h = self.handler
         if type(h) is Message:
             msg: Any = h

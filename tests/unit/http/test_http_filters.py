@@ -280,3 +280,15 @@ def test_decode_http_response_error_table() -> None:
 def test_decode_http_response_bodiless_option() -> None:
     out = _decode_response(Data(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"), opts=JSObject(bodiless=True))
     assert [type(e) for e in out.events] == [MessageStart, MessageEnd]
+
+
+def test_serve_http_whole_requests_and_their_steps_answer_alike() -> None:
+    # a request without a body reaches serveHTTP in one call (the decoder's on_message); one
+    # with an Expect header still takes the two steps, so its 100 Continue comes first
+    raw = (b"GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n"
+           b"POST /c HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")
+    p, out = server("serveHTTP", lambda msg: echo_path(msg.head, msg.body.to_bytes()))
+    p.input(Data(raw))
+    ok = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\nconnection: keep-alive\r\n\r\n%s"
+    assert out.wire() == (ok % (3, b"/a:") + b"HTTP/1.1 100 Continue\r\n\r\n" + ok % (3, b"/b:")
+                          + ok % (4, b"/c:x"))
