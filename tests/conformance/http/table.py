@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipyd.filters.http_codec import RequestDecoder, ResponseDecoder
 from pipyd.js.values import undefined
 
 
@@ -76,6 +77,30 @@ class WholeRecorder(Recorder):
         if body:
             self.on_body(body)
         self.on_message_end(None)
+
+
+def feed_request(pieces: list[bytes], sink: type = Recorder) -> Any:
+    """A RequestDecoder fed ``pieces`` into a new ``sink``; the sink."""
+    rec = sink()
+    d = RequestDecoder(rec)
+    for p in pieces:
+        d.feed(p)
+    return rec
+
+
+def feed_response(pieces: list[bytes], expect: list, eof: bool = False,
+                  sink: type = Recorder) -> Any:
+    """A ResponseDecoder told ``expect`` ((bodiless, connect) per request), fed ``pieces``
+    (then the end of input when ``eof``) into a new ``sink``; the sink."""
+    rec = sink()
+    d = ResponseDecoder(rec)
+    for b, c in expect:
+        d.expect(b, c)
+    for p in pieces:
+        d.feed(p)
+    if eof:
+        d.feed_eof()
+    return rec
 
 
 def splits(data: bytes) -> list[list[bytes]]:

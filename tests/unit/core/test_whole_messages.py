@@ -16,7 +16,7 @@ from pipyd.pipeline import DISCARD, Filter, PipelineLayout, deliver_message
 from pipyd.registry import lookup
 
 from tests.unit.flow import load, var
-from tests.unit.mux import Upstream, joint, stream
+from tests.unit.mux import Upstream, joint
 
 from . import Collect, capture_log, layout, show  # noqa: F401 (fixture)
 

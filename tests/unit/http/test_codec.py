@@ -8,7 +8,8 @@ import pytest
 from pipyd.filters.http_codec import (CHUNKED, MessageEncoder, RequestDecoder, ResponseDecoder,
                                       request_head, response_head)
 from pipyd.js.values import JSArray, JSObject
-from tests.conformance.http.table import Recorder, WholeRecorder, splits
+from tests.conformance.http.table import (Recorder, WholeRecorder, feed_request, feed_response,
+                                          splits)
 
 
 def O(**kw):  # noqa: N802 - a JS object literal
@@ -248,11 +249,7 @@ def test_head_without_chunked_is_still_held_for_a_content_length():
 ])
 def test_request_decoder_hands_over_whole_only_what_cannot_have_a_body(raw, wholes) -> None:
     for pieces in ([raw], [raw[i:i + 1] for i in range(len(raw))]):
-        rec = WholeRecorder()
-        d = RequestDecoder(rec)
-        for p in pieces:
-            d.feed(p)
-        assert rec.wholes == wholes
+        assert feed_request(pieces, WholeRecorder).wholes == wholes
 
 
 OK2 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -272,10 +269,4 @@ OK2 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
     ([b"HTTP/1.1 200 OK\r\n\r\nuntil close"], [], 0),
 ])
 def test_response_decoder_hands_over_whole_what_one_read_holds(pieces, expect, wholes) -> None:
-    rec = WholeRecorder()
-    d = ResponseDecoder(rec)
-    for b, c in expect:
-        d.expect(b, c)
-    for p in pieces:
-        d.feed(p)
-    assert rec.wholes == wholes
+    assert feed_response(pieces, expect, sink=WholeRecorder).wholes == wholes
