@@ -190,6 +190,8 @@ class Worker:
                 if slot is None:
                     raise LoadError(f"cannot import variable {name} in {module.path}")
                 module.scope.imports[name] = slot
+            module.scope.plain_inbound = ("__inbound" not in module.initial and not module.initial_fns
+                                          and "__inbound" not in module.scope.imports)
             for layout in module.layouts:
                 for f in layout.filters:
                     if isinstance(f, JointFilter):

@@ -205,7 +205,10 @@ class Compiler(ExprMixin, NamespaceCallMixin, PureChainMixin, StmtMixin, Pattern
 
     def inbound_read(self) -> ast.expr:
         """``__inbound``: the running context's inbound, unless a context variable or an import
-        of that name comes first (scope.ModuleScope order); other cases through ModuleScope."""
+        of that name comes first (scope.ModuleScope order); other cases through ModuleScope.
+        Where the loader found no such variable (``ModuleScope.plain_inbound``) the context's
+        inbound is read at once: ``i if (c := A.current) is not None and S.plain_inbound and
+        (i := c.inbound) is not None else <the full order>``."""
         self.guessed.add("__inbound")
         c, d, i = self.fresh("c"), self.fresh("d"), self.fresh("i")
         own = self.context_test("__inbound", c, d)
@@ -215,9 +218,16 @@ class Compiler(ExprMixin, NamespaceCallMixin, PureChainMixin, StmtMixin, Pattern
             ast.Compare(const("__inbound"), [ast.NotIn()],
                         [ast.Attribute(load("__builtins__"), "imports", LOAD)])])
         fallback = load("__inbound")
-        return ast.IfExp(own, ast.Subscript(load(d), const("__inbound"), LOAD),
+        full = ast.IfExp(own, ast.Subscript(load(d), const("__inbound"), LOAD),
                          ast.IfExp(ast.BoolOp(ast.And(), [
                              ast.Compare(load(c), [ast.IsNot()], [const(None)]), direct]), load(i), fallback))
+        quick = ast.BoolOp(ast.And(), [
+            ast.Compare(ast.NamedExpr(store(c), ast.Attribute(H("A"), "current", LOAD)),
+                        [ast.IsNot()], [const(None)]),
+            ast.Attribute(load("__builtins__"), "plain_inbound", LOAD),
+            ast.Compare(ast.NamedExpr(store(i), ast.Attribute(load(c), "inbound", LOAD)),
+                        [ast.IsNot()], [const(None)])])
+        return ast.IfExp(quick, load(i), full)
 
     def write_name(self, name: str, value: ast.expr, declaring: bool = False) -> ast.expr:
         """An expression assigning ``value`` to a JS name (its value is ``value``)."""

@@ -59,6 +59,10 @@ class ModuleScope(Mapping[str, Any]):
         self.index = index
         self.filename = filename
         self.imports: dict[str, tuple[int, str]] = imports if imports is not None else {}
+        # True once the loader knows ``__inbound`` can only be the context's inbound: the
+        # module declares no context variable and imports no variable of that name (set by
+        # Worker._bind); compiled reads then skip those two lookups
+        self.plain_inbound = False
 
     def __getitem__(self, name: str) -> Any:
         ctx = ACTIVE.current

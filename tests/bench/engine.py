@@ -109,6 +109,7 @@ def setup() -> tuple[dict[str, Any], dict[str, Callable[[Any], Any]]]:
     """Compile the JS snippets and build the Python ones; activate a context with ``_n``."""
     module = compile_module(JS, "bench.js")
     scope = ModuleScope(0, "bench.js")
+    scope.plain_inbound = True  # as Worker._bind finds it: bench.js has no __inbound variable
     g = module.new_globals(scope, {"algo": ALGO, "Message": Message})
     ctx = Context([{"_n": 0}], Inbound(None, None, ("127.0.0.1", 8080, "10.0.0.7", 51234)))
     ACTIVE.current = ctx

@@ -51,6 +51,46 @@ def test_imported_variable_and_inbound_fall_back_to_module_scope() -> None:
     assert g["r"]()[1] == "own"
 
 
+def test_inbound_read_at_once_where_the_loader_found_no_variable_of_that_name() -> None:
+    inbound = object()
+    ctx = SimpleNamespace(data=[{}], inbound=inbound)
+    ACTIVE.current = ctx
+    g = _module("var r = () => __inbound")
+    scope = g["__builtins__"]
+    scope.plain_inbound = True  # what Worker._bind sets for such a module
+    assert g["r"]() is inbound
+    ctx.inbound = None
+    assert g["r"]() is undefined  # no inbound (a task pipeline): the full order answers
+    ACTIVE.current = None
+    with pytest.raises(NameError):
+        g["r"]()
+
+
+@pytest.mark.parametrize("src, plain", [
+    ("pipy({_a: 1}).pipeline('p').handleMessageStart(() => __inbound)", True),
+    ("pipy({__inbound: 'mine'}).pipeline('p')", False),
+    ("pipy(() => ({_a: 1})).pipeline('p')", False),  # names only known per context
+])
+def test_worker_tells_the_scope_whether_inbound_is_plain(tmp_path, src, plain) -> None:
+    from pipyd.worker import Worker
+    (tmp_path / "main.js").write_text(src)
+    w = Worker(str(tmp_path / "main.js"))
+    w.load()
+    assert w.modules[0].scope.plain_inbound is plain
+
+
+def test_imported_inbound_is_not_plain(tmp_path) -> None:
+    from pipyd.events import MessageEnd, MessageStart
+    from tests.unit.flow import Run, load
+    w = load(tmp_path, "pipy().import({__inbound: 'ns'})"
+                       ".pipeline('p').replaceMessage(() => new Message(String(__inbound))).use('a.js', 'x')",
+             {"a.js": "pipy().export('ns', {__inbound: 'shared'}).pipeline('x')"})
+    assert w.by_path["/main.js"].scope.plain_inbound is False
+    r = Run(w, "p", w.new_context(inbound=object()))
+    r.feed(MessageStart(), MessageEnd())
+    assert r.data() == b"shared"  # the import comes before the connection's inbound
+
+
 def test_guess_that_clashes_with_a_global_is_recompiled() -> None:
     ACTIVE.current = SimpleNamespace(data=[{"_x": "context"}], inbound=None)
     g = _module("var r = () => _x", extra={"_x": "global"})
