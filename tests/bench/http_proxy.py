@@ -1,6 +1,11 @@
 """Reverse-proxy benchmark: pipyd running a tutorial-style routing proxy, nginx (one worker) and
 an aiohttp reverse proxy, each in front of the same fast upstream, measured in one run.
 
+Every proxy runs for the whole measurement and they are loaded in turn, ``ROUNDS`` times over:
+the figures are each proxy's medians, and the goal ratios are also printed per round. On a
+shared machine whose speed drifts by tens of percent within a minute, measuring each proxy
+once, one after the other, made the ratios move more than any change under test.
+
 Goal (issue 4): pipyd >= 50% of nginx and >= 3x aiohttp, p99 no worse than aiohttp's.
 A minimal uvloop + httptools proxy (ref_httptools_proxy) runs too: the ceiling of parsing and
 forwarding in Python on this loop, to read both goals against.
@@ -11,10 +16,13 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
-from .load import wrk
+from .load import LoadResult, median_result, wrk
 from .servers import PIPYD, free_port, running
+
+ROUNDS = 3
 
 PROXY = """
 ((
@@ -51,11 +59,12 @@ http {
 """
 
 
-def run(seconds: int = 5) -> list[tuple[str, object]]:
-    results = {}
+def run(seconds: int = 5, rounds: int = ROUNDS) -> list[tuple[str, object]]:
+    runs: dict[str, list[LoadResult]] = {}
     up = free_port()
-    with tempfile.TemporaryDirectory() as tmp, \
-            running([sys.executable, "-m", "tests.bench.ref_httptools", str(up)], up, cpu=0):
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        upstream = [sys.executable, "-m", "tests.bench.ref_httptools", str(up)]
+        stack.enter_context(running(upstream, up, cpu=0))
         proxies = {
             "nginx (1 worker)": lambda p: _nginx(tmp, p, up),
             "aiohttp proxy": lambda p: [sys.executable, "-m", "tests.bench.ref_aiohttp_proxy",
@@ -64,14 +73,20 @@ def run(seconds: int = 5) -> list[tuple[str, object]]:
                                                   str(p), str(up)],
             "pipyd routing proxy": lambda p: [*PIPYD, "--no-graph", _module(tmp, p, up)],
         }
+        urls = {}
         for name, cmd in proxies.items():
             port = free_port()
             command = cmd(port)
             if command is None:
                 continue
-            with running(command, port, cpu=1):
-                wrk(f"http://127.0.0.1:{port}/", seconds=1, cpu=0)
-                results[name] = wrk(f"http://127.0.0.1:{port}/", seconds=seconds, cpu=0)
+            stack.enter_context(running(command, port, cpu=1))  # idle while the others are loaded
+            urls[name] = f"http://127.0.0.1:{port}/"
+            wrk(urls[name], seconds=1, cpu=0)
+            runs[name] = []
+        for _ in range(rounds):
+            for name, url in urls.items():
+                runs[name].append(wrk(url, seconds=seconds, cpu=0))
+    results = {name: median_result(rs) for name, rs in runs.items()}
     rows: list[tuple[str, object]] = []
     for name, r in results.items():
         rows.append((f"{name}: requests/s", round(r.rps)))
@@ -85,6 +100,10 @@ def run(seconds: int = 5) -> list[tuple[str, object]]:
         rows.append(("nginx", "not installed: apt-get install -y nginx-light"))
     aio = results["aiohttp proxy"]
     rows.append(("pipyd / aiohttp (goal >= 3.0)", round(ours.rps / aio.rps, 2)))
+    for other, label in (("nginx (1 worker)", "pipyd / nginx"), ("aiohttp proxy", "pipyd / aiohttp")):
+        if other in runs:
+            per_round = [a.rps / b.rps for a, b in zip(runs["pipyd routing proxy"], runs[other])]
+            rows.append((f"  {label}, round by round", " ".join(f"{r:.2f}" for r in per_round)))
     rows.append(("pipyd p99 / aiohttp p99 (goal <= 1.0)", round(ours.p99_ms / aio.p99_ms, 2)))
     # The ceiling: what parsing and forwarding alone allow a Python proxy on this loop.
     floor = results["minimal httptools proxy"]

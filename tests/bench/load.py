@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import statistics
 import subprocess
 from dataclasses import dataclass
 
@@ -17,6 +18,14 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     errors: int
+
+
+def median_result(results: list[LoadResult]) -> LoadResult:
+    """Rounds of one server as one result: the median of each figure, every error counted."""
+    return LoadResult(statistics.median(r.rps for r in results),
+                      statistics.median(r.p50_ms for r in results),
+                      statistics.median(r.p99_ms for r in results),
+                      sum(r.errors for r in results))
 
 
 def _ms(text: str) -> float:
