@@ -108,19 +108,18 @@ class _Linked(JointFilter):
             else:
                 sub.input(evt)
 
+    def process_message(self, head: Any, body: Any, tail: Any) -> None:
+        """A whole message (``deliver_message``): on to the linked sub-pipeline (or the next
+        filter) whole, as ``process`` sends each event."""
+        sub = self.sub
+        if sub is None and not self.passing:
+            self.sub = sub = self.link()
+            if sub is None:
+                self.passing = True
+        deliver_message(self.next if sub is None else sub.head, head, body, tail)
+
     def link(self) -> Pipeline | None:
         raise NotImplementedError
-
-
-def _linked_message(f: _Linked, head: Any, body: Any, tail: Any) -> None:
-    """``process`` of a whole message's events for chain and single-pipeline use: on to the
-    linked sub-pipeline (or the next filter) whole."""
-    sub = f.sub
-    if sub is None and not f.passing:
-        f.sub = sub = f.link()
-        if sub is None:
-            f.passing = True
-    deliver_message(f.next if sub is None else sub.head, head, body, tail)
 
 
 @register("chain")
@@ -146,8 +145,6 @@ class Chain(_Linked):
     def bind(self, resolve: Any) -> None:
         if self.modules is not None:
             self.sub_layouts = [entry_of(m) for m in self.modules]
-
-    process_message = _linked_message
 
     def link(self) -> Pipeline | None:
         chain = self.sub_layouts
@@ -230,7 +227,7 @@ class Use(_Linked):
 
     def process_message(self, head: Any, body: Any, tail: Any) -> None:
         if self.stages is None:
-            _linked_message(self, head, body, tail)
+            super().process_message(head, body, tail)
         else:  # the plugin stages take events
             expand_message(self.process, head, body, tail)
 

@@ -27,7 +27,7 @@ from typing import Any
 from pipyd import log
 from pipyd.events import Data, Message, MessageEnd, MessageStart, StreamEnd, output_events
 from pipyd.js.values import JSObject, type_error
-from pipyd.pipeline import FAILED, JointFilter, deliver_message
+from pipyd.pipeline import FAILED, JointFilter, deliver_message, expand_message
 from pipyd.registry import register
 
 from .http import buffer_size_option, options_arg
@@ -148,12 +148,16 @@ class _HTTPServer(JointFilter):
     def on_message_start(self, head: JSObject) -> None:
         if "http2-settings" in head["headers"] and self._h2c_upgrade(head):
             return
-        d = self.decoder
-        r = _Request(self, not d.keep_alive or self.shutting,
-                     head["method"] == "HEAD", d.upgrade, d.protocol == "HTTP/1.0")
-        self.queue.append(r)
-        self.current = r
+        r = self.current = self._enqueue(head)
         self.request_start(r, head)
+
+    def _enqueue(self, head: JSObject) -> _Request:
+        """A new request in line, as the decoder has just read its head."""
+        d = self.decoder
+        r = _Request(self, not d.keep_alive or self.shutting, head["method"] == "HEAD", d.upgrade,
+                     d.protocol == "HTTP/1.0")
+        self.queue.append(r)
+        return r
 
     def on_body(self, b: bytes) -> None:
         r = self.current
@@ -295,13 +299,8 @@ class _HTTPServer(JointFilter):
         q = self.queue
         size = body.size if body is not None else 0
         if r.started or r.done or r.pending or self.closed or not q or q[0] is not r \
-                or size > self.buffer_size or (head is not None and _asks_for_chunked(head)):
-            out = self.on_response
-            out(r, MessageStart(head))
-            if size:
-                out(r, body)
-            out(r, MessageEnd(tail))
-            return
+                or size > self.buffer_size or (isinstance(head, dict) and _asks_for_chunked(head)):
+            return expand_message(r.process, head, body, tail)
         self._write_whole(r, head, body, size)
         if q and q[0].pending and not self.flushing:
             self._flush()
@@ -503,10 +502,7 @@ class DemuxHTTP(_HTTPServer):
     def on_message(self, head: JSObject) -> None:
         """The decoder's whole request (no body, no upgrade): ``on_message_start`` and
         ``on_message_end`` in one, handed to the sub-pipeline in one piece."""
-        d = self.decoder
-        r = _Request(self, not d.keep_alive or self.shutting, head["method"] == "HEAD", False,
-                     d.protocol == "HTTP/1.0")
-        self.queue.append(r)
+        r = self._enqueue(head)
         p = r.pipeline = self.sub_pipeline(0, self.pipeline.context.clone(), output=r)
         deliver_message(p.head, head, None, None)
 
@@ -540,17 +536,11 @@ class ServeHTTP(_HTTPServer):
     def on_message_start(self, head: JSObject) -> None:
         if "http2-settings" in head["headers"] and self._h2c_upgrade(head):
             return
-        d = self.decoder
-        up = d.upgrade
-        r = _Request(self, not d.keep_alive or self.shutting, head["method"] == "HEAD", up,
-                     d.protocol == "HTTP/1.0")
+        r = self.current = self._enqueue(head)
         r.head = head
-        q = self.queue
-        q.append(r)
-        self.current = r
         expect = head["headers"].get("expect")
         if expect is not None and type(expect) is str and expect.lower() == "100-continue" \
-                and q[0] is r:
+                and self.queue[0] is r:
             self.next.process(Data.from_bytes(_CONTINUE))  # we buffer: ask for the body now
 
     def request_body(self, r: _Request, b: bytes) -> None:
@@ -583,11 +573,8 @@ class ServeHTTP(_HTTPServer):
         if "expect" in head["headers"]:
             self.on_message_start(head)
             return self.on_message_end(None)
-        d = self.decoder
-        r = _Request(self, not d.keep_alive or self.shutting, head["method"] == "HEAD", False,
-                     d.protocol == "HTTP/1.0")
+        r = self._enqueue(head)
         r.head = head
-        self.queue.append(r)
         self._serve(r, None)
 
     def _serve(self, r: _Request, tail: Any) -> None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipyd.events import MessageEnd, MessageStart
 from pipyd.js.coerce import to_boolean
 from pipyd.js.values import HostObject, js_error, type_error
-from pipyd.events import MessageEnd, MessageStart
 from pipyd.pipeline import FAILED, JointFilter, deliver_message, expand_message
 from pipyd.registry import register
 

@@ -247,7 +247,7 @@ class HTTPSession(MuxSession):
         o = ex.owner
         if o is not None:
             if body:
-                d = _new(Data)
+                d = _new(Data)  # Data.from_bytes inlined
                 d.chunks = [body]
                 d.size = len(body)
             else:
@@ -413,19 +413,10 @@ class MuxHTTP(MuxBase):
             return
         if t is MessageStart:
             if self.head is None:
-                head = evt.head
-                if not isinstance(head, dict):
-                    head = JSObject()
-                self.head = head
+                self.head = self._start(evt.head)
                 if self.body:
                     self.body = []
                 self.size = 0
-                h = head.get("headers")
-                # (no truth test on h: a JSObject's __bool__ is a Python call)
-                if (type(h) is JSObject or isinstance(h, dict)) and "expect" in h \
-                        and _header(head, "expect") == "100-continue":
-                    self.next.process(MessageStart(_CONTINUE))
-                    self.next.process(MessageEnd())
         elif t is Data:
             if self.head is not None:
                 self.body.extend(evt.chunks)
@@ -453,17 +444,24 @@ class MuxHTTP(MuxBase):
         MessageEnd (and Data) with nothing to buffer in between."""
         if self.tunneling or self.head is not None:
             return expand_message(self.process, head, body, tail)
-        if not isinstance(head, dict):
-            head = JSObject()
-        h = head.get("headers")
-        if (type(h) is JSObject or isinstance(h, dict)) and "expect" in h \
-                and _header(head, "expect") == "100-continue":
-            self.next.process(MessageStart(_CONTINUE))
-            self.next.process(MessageEnd())
+        head = self._start(head)
         if body is not None and body.size:
             self._send(head, body.chunks, body.size)
         else:
             self._send(head, self.body, 0)  # (the empty list)
+
+    def _start(self, head: Any) -> Any:
+        """A request's head as it will be sent (an object); ``Expect: 100-continue`` is
+        answered here at once, since the body is buffered anyway."""
+        if not isinstance(head, dict):
+            head = JSObject()
+        h = head.get("headers")
+        # (no truth test on h: a JSObject's __bool__ is a Python call)
+        if (type(h) is JSObject or isinstance(h, dict)) and "expect" in h \
+                and _header(head, "expect") == "100-continue":
+            self.next.process(MessageStart(_CONTINUE))
+            self.next.process(MessageEnd())
+        return head
 
     def _send(self, head: Any, body: list[bytes], size: int) -> None:
         h = head.get("headers")

@@ -61,20 +61,17 @@ def deliver_message(target: Any, head: Any, body: Any, tail: Any) -> None:
     take = getattr(target, "process_message", None)
     if take is not None:
         take(head, body, tail)
-        return
-    target.process(_message_start(head))
-    if body is not None and body.size:
-        target.process(body)
-    target.process(_message_end(tail))
+    else:
+        expand_message(target.process, head, body, tail)
 
 
 def expand_message(process: Callable[[Any], Any], head: Any, body: Any, tail: Any) -> None:
     """``process`` each event of a whole message in turn: the fallback of a ``process_message``
     for the states it has no fast path for."""
-    process(_message_start(head))
+    process(MessageStart(head))
     if body is not None and body.size:
         process(body)
-    process(_message_end(tail))
+    process(MessageEnd(tail))
 
 
 DISCARD = Discard()
@@ -163,19 +160,6 @@ class FlowControl:
 
     def resume_reading(self) -> None:
         """Start reading again (override)."""
-
-
-def _message_start(head: Any) -> MessageStart:
-    evt = _new(MessageStart)  # the constructor's undefined check: heads here are never undefined
-    evt.head = head
-    return evt
-
-
-def _message_end(tail: Any) -> MessageEnd:
-    evt = _new(MessageEnd)
-    evt.tail = tail
-    evt.payload = None
-    return evt
 
 
 _config_cache: dict[type, tuple[str, ...]] = {}

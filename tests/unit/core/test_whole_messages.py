@@ -16,9 +16,9 @@ from pipyd.pipeline import DISCARD, Filter, PipelineLayout, deliver_message
 from pipyd.registry import lookup
 
 from tests.unit.flow import load, var
-from tests.unit.mux import Upstream, joint
+from tests.unit.mux import Upstream, joint, stream
 
-from . import Collect, capture_log, layout, show  # noqa: F401 (fixture)
+from . import Collect, capture_log, show  # noqa: F401 (fixture)
 
 
 class Whole(Collect):
@@ -61,13 +61,18 @@ def test_deliver_message_expands_for_a_target_without_process_message() -> None:
     w = Whole()
     deliver_message(w, {"a": 1}, Data(b"x"), None)
     assert w.wholes == 1 and show(w.events) == [("MS", {"a": 1}), ("D", b"x"), ("ME", None)]
-    deliver_message(DISCARD, {"a": 1}, Data(b"x"), None)  # an ended pipeline's head drops it
+    deliver_message(DISCARD, {"a": 1}, Data(b"x"), None)  # an ended pipeline's head takes it: no error
 
 
 # -- handleMessageStart --------------------------------------------------------------------
 
+def whole_stream(proto: Filter) -> Any:
+    """``make`` for ``both_ways``: a pipeline of one clone of ``proto``, output to a Whole."""
+    return lambda: stream(proto, out=Whole())
+
+
 def _handle(cb: Any) -> Any:
-    return lambda: (lambda w: (layout(("handleMessageStart", cb)).instantiate(Context([{}]), w), w))(Whole())
+    return whole_stream(lookup("handleMessageStart").configure(None, cb))
 
 
 def test_handle_message_start_sees_the_start_and_passes_the_message_whole() -> None:
@@ -182,22 +187,13 @@ def upstreams():
     yield Upstream.INSTANCES
 
 
-def _mux(proto: Filter) -> Any:
-    def make() -> tuple:
-        layout_ = PipelineLayout("s")
-        layout_.append(proto)
-        w = Whole()
-        return layout_.instantiate(Context([{}]), w), w
-    return make
-
-
 def test_mux_http_sends_a_whole_request_as_it_sends_its_events(upstreams) -> None:
     f = joint("muxHTTP", lambda: "k")
     head = JSObject(method="POST", path="/x", headers=JSObject(host="h", expect="100-continue"))
-    p, out = _mux(f)()
+    p, out = whole_stream(f)()
     deliver_message(p.head, head, Data(b"abc"), None)
     whole_bytes = upstreams[0].received
-    p, out2 = _mux(f)()
+    p, out2 = whole_stream(f)()
     p.input(MessageStart(head))
     p.input(Data(b"abc"))
     p.input(MessageEnd())
@@ -210,13 +206,13 @@ def test_mux_http_sends_a_whole_request_as_it_sends_its_events(upstreams) -> Non
 
 def test_mux_http_response_in_one_read_reaches_the_requester_whole(upstreams) -> None:
     f = joint("muxHTTP")
-    p, out = _mux(f)()
+    p, out = whole_stream(f)()
     deliver_message(p.head, JSObject(method="GET", path="/", headers=JSObject()), None, None)
     upstreams[0].reply(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
     # the 100 is swallowed (muxHTTP answered Expect itself); the final answer comes whole
     assert out.wholes == 1
     assert [e for e in show(out.events) if e[0] != "MS"] == [("D", b"ok"), ("ME", None)]
-    p2, out2 = _mux(f)()
+    p2, out2 = whole_stream(f)()
     deliver_message(p2.head, JSObject(method="GET", path="/2", headers=JSObject()), None, None)
     upstreams[0].reply(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nab")  # the rest comes later
     upstreams[0].reply(b"cde")
@@ -225,7 +221,7 @@ def test_mux_http_response_in_one_read_reaches_the_requester_whole(upstreams) ->
 
 def test_mux_http_tunnel_takes_a_later_message_as_events(upstreams) -> None:
     f = joint("muxHTTP")
-    p, out = _mux(f)()
+    p, out = whole_stream(f)()
     deliver_message(p.head, JSObject(method="CONNECT", path="h:443", headers=JSObject()), None, None)
     upstreams[0].reply(b"HTTP/1.1 200 Connection Established\r\n\r\n")
     assert out.wholes == 0  # the answer that opens a tunnel is streamed
@@ -355,3 +351,18 @@ def test_whole_response_to_the_last_request_before_a_shutdown_closes_the_connect
         f.shutdown()
         Answer.HELD[0].give()
         assert b"connection: close" in wire(events) and type(events[-1]) is StreamEnd
+
+
+def test_whole_response_after_the_connection_closed_is_dropped() -> None:
+    # the first answer is cut off mid-message, which closes the connection: the answer to the
+    # request pipelined behind it is dropped, whole or not
+    for whole in (False, True):
+        Answer.HELD.clear()
+        events, f = serve(GET + GET, ok, whole, hold=True)
+        first, second = Answer.HELD
+        first.next.process(MessageStart(JSObject(status=200)))
+        first.next.process(StreamEnd())
+        assert f.closed and type(events[-1]) is StreamEnd
+        n = len(events)
+        second.give()
+        assert len(events) == n

@@ -12,15 +12,13 @@ import h2.settings
 import pytest
 from h2.errors import ErrorCodes
 
-from pipyd.context import Context
 from pipyd.events import Data, MessageEnd, MessageStart, StreamEnd
 from pipyd.filters import mux_http  # noqa: F401 - registers muxHTTP
 from pipyd.filters.http2_client import H2ClientSession, request_fields, response_head
 from pipyd.js.values import JSObject, undefined
-from pipyd.pipeline import Filter, FlowControl, PipelineLayout
-from pipyd.registry import lookup
+from pipyd.pipeline import Filter, FlowControl
 
-from tests.unit.mux import Out
+from tests.unit.mux import joint, stream
 
 
 class Peer(Filter):
@@ -90,18 +88,7 @@ def feeding(request):
 
 
 def mux(*args: Any) -> Filter:
-    f = lookup("muxHTTP").configure(None, *args)
-    s = PipelineLayout("")
-    s.append(Peer.__new__(Peer))
-    f.add_sub_layout(s)
-    return f
-
-
-def stream(proto: Filter, flow: FlowControl | None = None) -> tuple:
-    layout = PipelineLayout("s")
-    layout.append(proto)
-    out = Out()
-    return layout.instantiate(Context([{}]), out, (), flow), out
+    return joint("muxHTTP", *args, sub=Peer.__new__(Peer))
 
 
 def request(p: Any, path: str = "/", body: bytes = b"", method: str = "GET", **headers: str) -> None:
@@ -187,7 +174,7 @@ def test_request_body_beyond_the_initial_window_flows_as_window_updates_come() -
 def test_response_held_unacknowledged_while_the_client_is_congested() -> None:
     f = mux({"version": 2, "connectionWindowSize": 65535})
     flow = FlowControl()
-    p, out = stream(f, flow)
+    p, out = stream(f, flow=flow)
     request(p)
     [peer] = Peer.ALL
     flow.output_congested(True)
@@ -656,7 +643,7 @@ def test_several_tunnels_on_one_connection_and_the_client_going_away() -> None:
 def test_large_transfer_both_ways_beyond_the_window_with_client_back_pressure() -> None:
     f = mux(lambda: "k", V2)
     flow = FlowControl()
-    p, out = stream(f, flow)
+    p, out = stream(f, flow=flow)
     connect(p)
     [peer] = Peer.ALL
     peer.respond(1, end=False)
@@ -685,7 +672,7 @@ def test_large_transfer_both_ways_beyond_the_window_with_client_back_pressure() 
 def test_tunnel_client_ending_while_paused_resumes_it_and_connection_loss_ends_tunnels() -> None:
     f = mux(lambda: "k", V2)
     flow = FlowControl()
-    (p1, _), (p2, o2) = stream(f, flow), stream(f)
+    (p1, _), (p2, o2) = stream(f, flow=flow), stream(f)
     connect(p1)
     connect(p2)
     [peer] = Peer.ALL
@@ -703,7 +690,7 @@ def test_tunnel_client_ending_while_paused_resumes_it_and_connection_loss_ends_t
 def test_tunnel_data_held_while_the_client_is_congested() -> None:
     f = mux({"version": 2})
     flow = FlowControl()
-    p, out = stream(f, flow)
+    p, out = stream(f, flow=flow)
     connect(p)
     [peer] = Peer.ALL
     peer.respond(1, end=False)

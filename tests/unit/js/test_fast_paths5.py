@@ -31,6 +31,16 @@ def test_every_mutator_spoils_a_pristine_namespace(mutate: Callable[[Any], Any])
     assert type(ns) is BuiltinNamespace
 
 
+@pytest.fixture
+def math_restored():
+    """Math as it was, and pristine again, after a test whose script writes to it."""
+    saved = dict(MATH)
+    yield
+    dict.clear(MATH)
+    dict.update(MATH, saved)
+    MATH.__class__ = PristineNamespace
+
+
 def test_math_starts_pristine() -> None:
     assert type(MATH) is PristineNamespace
     assert evaluate("typeof Math.min + Object.keys(Math).length") == "function0"
@@ -43,29 +53,17 @@ def test_math_starts_pristine() -> None:
     ("Math.extra = 1; [Math.floor(2.5), Math.extra]", [2, 1]),
     ("Math['floor'] = x => 'computed'; Math.floor(1.5)", "computed"),
 ])
-def test_math_written_by_a_script_is_no_longer_pristine(src: str, want: Any) -> None:
-    saved = dict(MATH)
-    try:
-        got = evaluate(src)
-        assert (list(got) if isinstance(got, list) else got) == want
-        assert type(MATH) is BuiltinNamespace
-    finally:
-        dict.clear(MATH)
-        dict.update(MATH, saved)
-        MATH.__class__ = PristineNamespace
+def test_math_written_by_a_script_is_no_longer_pristine(src: str, want: Any, math_restored) -> None:
+    got = evaluate(src)
+    assert (list(got) if isinstance(got, list) else got) == want
+    assert type(MATH) is BuiltinNamespace
 
 
-def test_deleted_math_member_is_not_a_function() -> None:
-    saved = dict(MATH)
-    try:
-        with pytest.raises(JSThrow) as e:
-            evaluate("delete Math.floor; Math.floor(1)")
-        assert "is not a function" in str(e.value.value.message)
-        assert type(MATH) is BuiltinNamespace
-    finally:
-        dict.clear(MATH)
-        dict.update(MATH, saved)
-        MATH.__class__ = PristineNamespace
+def test_deleted_math_member_is_not_a_function(math_restored) -> None:
+    with pytest.raises(JSThrow) as e:
+        evaluate("delete Math.floor; Math.floor(1)")
+    assert "is not a function" in str(e.value.value.message)
+    assert type(MATH) is BuiltinNamespace
 
 
 def test_math_inline_tests_only_the_namespace_class() -> None:

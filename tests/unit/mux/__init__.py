@@ -86,12 +86,13 @@ def joint(name: str, *args: Any, sub: Filter | None = None, on_start: Any = None
     return f
 
 
-def stream(proto: Filter, ctx: Context | None = None) -> tuple:
-    """A pipeline holding one clone of ``proto`` (one place of one layout)."""
+def stream(proto: Filter, ctx: Context | None = None, flow: Any = None, out: Any = None) -> tuple:
+    """A pipeline holding one clone of ``proto`` (one place of one layout), with its output
+    (an ``Out`` unless given) and, if given, the FlowControl it runs with."""
     layout = PipelineLayout("s")
     layout.append(proto)
-    out = Out()
-    return layout.instantiate(ctx or Context([{}]), out), out
+    out = Out() if out is None else out
+    return layout.instantiate(ctx or Context([{}]), out, (), flow), out
 
 
 def send_message(p: Any, head: Any, body: bytes = b"") -> None:
