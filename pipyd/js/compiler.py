@@ -118,6 +118,7 @@ class Compiler(ExprMixin, NamespaceCallMixin, PureChainMixin, StmtMixin, Pattern
         self.guessed: set[str] = set()
         self.not_context = not_context
         self.counter = 0
+        self.last_node: N.Node | None = None  # the node being compiled (expr, stmt)
         self.fn = PyFunc(parent=None, is_module=True)
         self.out: list[ast.stmt] = []
         self.jumps: list[Any] = []
@@ -466,12 +467,39 @@ def compile_program_ex(program: N.Program, filename: str,
     gc.disable()
     try:
         mod = c.compile_program(program)
-        code = compile(mod, filename, "exec", dont_inherit=True)
+    except RecursionError:  # nesting no flat form absorbs (compile_chain): the script's error
+        raise c.error(c.last_node or program, _TOO_DEEP) from None
     finally:
         if was_enabled:
             gc.enable()
+    try:
+        code = compile(mod, filename, "exec", dont_inherit=True)
+    except (RecursionError, SyntaxError, MemoryError) as e:
+        raise _python_limit(e, mod, filename) from None
     code = _name_functions(code, c.fn_info, c.callees)
     return code, c.top_level_names(), frozenset(c.guessed)
+
+
+_TOO_DEEP = "Expression or statement nested too deeply"
+
+
+def _python_limit(exc: BaseException, mod: ast.Module, filename: str) -> JSSyntaxError:
+    """CPython's compiler refused the generated code: a limit of Python's, not JS syntax (20
+    nested loop/try/with blocks in one function, its own recursion depth). Reported at the JS
+    position it gives, or else at the deepest point of the tree, with what to change."""
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        what = str(exc.msg)
+        if "nested blocks" in what:
+            what = "Too many loops, try and switch statements nested in one function (Python allows 20)"
+        return JSSyntaxError(what, filename, exc.lineno, max((exc.offset or 1) - 1, 0))
+    deepest, depth = mod, 0
+    stack: list[tuple[ast.AST, int]] = [(mod, 0)]
+    while stack:
+        n, d = stack.pop()
+        if d > depth and getattr(n, "lineno", None):
+            deepest, depth = n, d
+        stack.extend((k, d + 1) for k in ast.iter_child_nodes(n))
+    return JSSyntaxError(_TOO_DEEP, filename, getattr(deepest, "lineno", 1) or 1, getattr(deepest, "col_offset", 0) or 0)
 
 
 def _name_functions(code: Any, info: dict[str, tuple[str, int]], callees: dict) -> Any:

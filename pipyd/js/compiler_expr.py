@@ -23,6 +23,7 @@ BINARY = {
 }
 BOOL_OPS = frozenset(("<", "<=", ">", ">=", "==", "!=", "===", "!==", "in", "instanceof"))
 _FUNCTIONS = ("FunctionExpression", "ArrowFunctionExpression")
+_CHAIN_TYPES = frozenset(("BinaryExpression", "LogicalExpression", "MemberExpression", "CallExpression"))
 # Globals holding builtin namespaces (builtins/classes.py BuiltinNamespace): their calls take the
 # namespace_member form. A script's own binding of the name is seen at compile time; a module
 # global of that name (an extra global) fails the runtime type test and takes the generic path.
@@ -68,6 +69,60 @@ def _never_bool(node: N.Node) -> bool:
     if t == "BinaryExpression":
         return node.operator in _NUMERIC_OPS
     return t == "UnaryExpression" and node.operator in ("-", "+", "~")
+
+
+# Steps of a left-nested chain (compile_chain) compiled one inside the other before it is
+# flattened: each step costs a few Python frames here and an AST level in CPython's compiler,
+# so a few hundred (a 250-call builder chain, a long string concatenation) would exhaust the
+# recursion limit. Chains up to this length keep the nested form.
+_FLAT_CHAIN = 64
+
+
+class Spilled(N.Node):
+    """Compiler-internal operand: a value already held by the temporary ``name`` (compile_chain)."""
+
+    __slots__ = ("name",)
+    type = "Spilled"
+    fields = ("name",)
+
+
+def _chain_next(node: N.Node) -> N.Node | None:
+    """The operand ``node`` evaluates first when ``node`` is a step of a left-nested chain: the
+    left side of a left-associative operator, the object of a member access or method call, the
+    callee of a plain call. None where no chain continues (``**``, optional steps, other nodes)."""
+    t = node.type
+    if t == "BinaryExpression" or t == "LogicalExpression":
+        return node.left if node.operator != "**" else None
+    if t == "MemberExpression":
+        return None if node.optional else node.object
+    if t == "CallExpression" and not node.optional:
+        callee = node.callee
+        if callee.type != "MemberExpression":
+            return callee
+        return None if callee.optional else callee.object
+    return None
+
+
+def _with_first(node: N.Node, first: N.Node) -> N.Node:
+    """``node`` with the operand _chain_next gives replaced by ``first``."""
+    t = node.type
+    if t == "MemberExpression":
+        return node.copy_with(object=first)
+    if t == "CallExpression":
+        callee = node.callee
+        if callee.type == "MemberExpression":
+            return node.copy_with(callee=callee.copy_with(object=first))
+        return node.copy_with(callee=first)
+    return node.copy_with(left=first)
+
+
+def _long_chain(node: N.Node) -> bool:
+    n = 0
+    while (node := _chain_next(node)) is not None:  # type: ignore[assignment]
+        n += 1
+        if n > _FLAT_CHAIN:
+            return True
+    return False
 
 
 def _h(name: str) -> ast.expr:
@@ -120,23 +175,70 @@ class ExprMixin:
     """Expression compilation (mixed into compiler.Compiler)."""
 
     def expr(self, node: N.Node) -> ast.expr:
+        self.last_node = node  # where a RecursionError is reported (compile_program_ex)
         method = getattr(self, "x_" + node.type, None)
         if method is None:
             raise self.error(node, f"{node.type} is not supported here")
+        if node.type in _CHAIN_TYPES and _long_chain(node):
+            return locate(self.compile_chain(node), node)
         return locate(method(node), node)
+
+    def compile_chain(self, node: N.Node) -> ast.expr:
+        """A left-nested chain longer than _FLAT_CHAIN steps as one flat sequence, innermost step
+        first: ``(s1 := <step 1>, s2 := <step 2 on s1>, …, <last step on sN>)[-1]``. Each step
+        compiles as usual with its first operand a Spilled temporary, so the evaluation order
+        and every fast path stay those of the nested form; only the depth is gone."""
+        spine = [node]
+        n = _chain_next(node)
+        while n is not None and _chain_next(n) is not None:
+            spine.append(n)
+            n = _chain_next(n)
+        items: list[ast.expr] = []
+        value = self.expr(spine.pop())  # the innermost step, its own operand compiled in place
+        for step in reversed(spine):
+            t = self.fresh("s")
+            items.append(ast.NamedExpr(ast.Name(t, STORE), value))
+            value = self.expr(_with_first(step, Spilled(t, line=step.line, col=step.col,
+                                                        end_line=step.end_line, end_col=step.end_col)))
+        items.append(value)
+        return _seq_last(items)
+
+    def x_Spilled(self, node: N.Node) -> ast.expr:
+        e = ast.Name(node.name, LOAD)
+        e._local = True  # type: ignore[attr-defined]  # assigned once: re-readable (operand)
+        return e
 
     def test(self, node: N.Node) -> ast.expr:
         """A Python expression that is true exactly when the JS value is truthy (§7.1.2)."""
         t = node.type
         if t == "LogicalExpression" and node.operator in ("&&", "||"):
-            op = ast.And() if node.operator == "&&" else ast.Or()
-            return locate(_bool(ast.BoolOp(op, [self.test(node.left), self.test(node.right)])), node)
+            return self.test_logical(node)
         if t == "UnaryExpression" and node.operator == "!":
             return locate(_bool(ast.UnaryOp(ast.Not(), self.test(node.argument))), node)
         e = self.expr(node)
         if getattr(e, "_jsbool", False):
             return e
         return locate(self.truthy(e), node)
+
+    def test_logical(self, node: N.Node) -> ast.expr:
+        """``a && b || c …`` tested as Python ``and``/``or``, one flat BoolOp per run of the same
+        operator (in a test only truthiness matters, so ``(a || b) || c`` is ``a or b or c``).
+        The left-nested spine is walked, not recursed into: a chain of any length compiles."""
+        spine = []
+        n = node
+        while n.type == "LogicalExpression" and n.operator in ("&&", "||"):
+            spine.append(n)
+            n = n.left
+        acc = self.test(n)
+        for step in reversed(spine):
+            op = ast.And if step.operator == "&&" else ast.Or
+            right = self.test(step.right)
+            if getattr(acc, "_flat", False) and type(acc.op) is op:  # type: ignore[attr-defined]
+                acc.values.append(right)  # type: ignore[attr-defined]
+            else:
+                acc = locate(_bool(ast.BoolOp(op(), [acc, right])), step)
+                acc._flat = True  # type: ignore[attr-defined]  # built here: ours to extend
+        return acc
 
     def truthy(self, e: ast.expr, t: str | None = None) -> ast.expr:
         """ToBoolean inline (§7.1.2) for the usual operands of ``if``, ``||`` and ``&&``: strings

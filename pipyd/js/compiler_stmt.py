@@ -54,6 +54,7 @@ class StmtMixin:
     """Statement compilation (mixed into compiler.Compiler)."""
 
     def stmt(self, node: N.Node, labels: set[str] | None = None) -> None:
+        self.last_node = node  # where a RecursionError is reported (compile_program_ex)
         method = getattr(self, "s_" + node.type, None)
         if method is None:
             raise self.error(node, f"{node.type} is not supported")
@@ -179,10 +180,24 @@ class StmtMixin:
         self.emit(ast.Raise(ast.Call(_h("JSThrow"), [self.expr(node.argument)], []), None), node)
 
     def s_IfStatement(self, node: N.Node) -> None:
-        test = self.test(node.test)
-        body = self.body_of(node.consequent)
-        orelse = self.body_of(node.alternate) if node.alternate is not None else []
-        self.emit(ast.If(test, body, orelse), node)
+        """``if … else if … else …``: the else-if chain is walked, not recursed into, so a chain
+        of any length compiles. Each link's test is compiled where the nested form would put
+        it: statements it emits (a function expression's def) open the enclosing else."""
+        links = []
+        link: N.Node | None = node
+        while link is not None and link.type == "IfStatement":
+            saved, self.out = self.out, []
+            try:
+                test = self.test(link.test)
+                before = self.out
+            finally:
+                self.out = saved
+            links.append((link, before, test, self.body_of(link.consequent)))
+            link = link.alternate
+        orelse = self.body_of(link) if link is not None else []
+        for link, before, test, body in reversed(links):
+            orelse = [*before, locate(ast.If(test, body, orelse), link)]
+        self.out.extend(orelse)
 
     def s_TryStatement(self, node: N.Node) -> None:
         body = self.block(node.block.body)

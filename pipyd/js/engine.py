@@ -13,6 +13,7 @@ from typing import Any
 from pipyd.js import runtime
 from pipyd.js.compiler import RESULT, compile_program_ex
 from pipyd.js.compiler_names import E
+from pipyd.js.errors import JSSyntaxError
 from pipyd.js.scope import ACTIVE, ModuleScope
 from pipyd.js.values import JSArray, JSObject, JSThrow, undefined
 
@@ -94,7 +95,13 @@ def compile_module(source: str, filename: str = "<eval>") -> CompiledModule:
     from pipyd.js.backtrace import remember_source
     from pipyd.js.parser import parse
     program = parse(source, filename)
-    code, names, guessed = compile_program_ex(program, filename)
+    try:
+        code, names, guessed = compile_program_ex(program, filename)
+    except JSSyntaxError as e:
+        if not e.source_line:  # the compiler knows nodes, not text: give the caret its line
+            lines = source.splitlines()
+            e.source_line = lines[e.line - 1] if 0 < e.line <= len(lines) else ""
+        raise
     remember_source(filename, source)
     return CompiledModule(code, filename, names, guessed, program if guessed else None)
 

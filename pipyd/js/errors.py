@@ -20,7 +20,15 @@ class JSSyntaxError(Exception):
         self.source_line = source_line
 
     def __str__(self) -> str:
+        text, col = self.source_line, self.col
+        if len(text) > 2 * _SIDE:  # a minified or generated line: the part around the column
+            lo, hi = max(0, col - _SIDE), col + _SIDE
+            text = ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
+            col = col - lo + (1 if lo else 0)
         # Tabs are kept under the caret so it lines up however the terminal expands them.
-        pad = "".join("\t" if c == "\t" else " " for c in self.source_line[:self.col])
+        pad = "".join("\t" if c == "\t" else " " for c in text[:col])
         return (f"SyntaxError: {self.message} at {self.filename}:{self.line}:{self.col + 1}\n"
-                f"{self.source_line}\n{pad}^")
+                f"{text}\n{pad}^")
+
+
+_SIDE = 80  # characters of a long source line shown on each side of the error's column

@@ -102,6 +102,16 @@ class Node:
                     if isinstance(item, Node):
                         yield item
 
+    def copy_with(self, **changes: Any) -> "Node":
+        """A shallow copy with the given fields replaced (same span)."""
+        new = object.__new__(type(self))
+        for name in self.fields:
+            setattr(new, name, changes.pop(name) if name in changes else getattr(self, name))
+        if changes:
+            raise TypeError(f"{self.type} has no field(s) {', '.join(changes)}")
+        new.line, new.col, new.end_line, new.end_col = self.line, self.col, self.end_line, self.end_col
+        return new
+
     def __repr__(self) -> str:
         parts = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.fields)
         return f"{self.type}({parts})"

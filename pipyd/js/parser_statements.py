@@ -131,14 +131,23 @@ class StatementMixin:
         return self.function(True)
 
     def _if(self) -> N.Node:
-        start = self.advance()
-        test = self._paren_expression()
-        consequent = self._sub_statement()
+        """``if … else if … else …``: the else-if chain is read in a loop, so a chain of any
+        length parses; every link spans to the end of the whole chain, as nested reading gives."""
+        links = []
         alternate = None
-        if self.tok.type == "else":
+        while True:
+            start = self.advance()
+            test = self._paren_expression()
+            links.append((start, test, self._sub_statement()))
+            if self.tok.type != "else":
+                break
             self.advance()
-            alternate = self._sub_statement()
-        return self.fin(N.IfStatement(test, consequent, alternate), start)
+            if self.tok.type != "if":
+                alternate = self._sub_statement()
+                break
+        for start, test, consequent in reversed(links):
+            alternate = self.fin(N.IfStatement(test, consequent, alternate), start)
+        return alternate
 
     def _paren_expression(self) -> N.Node:
         self.expect("(")

@@ -68,3 +68,21 @@ def test_missing_to_for_joint_filter(tmp_path):
     r = run("--verify", str(tmp_path / "m.js"))
     assert r.returncode == 255
     assert "missing .to(...)" in r.stderr
+
+
+def test_module_with_a_builder_chain_of_hundreds_of_calls(daemon, port):
+    """One pipy() chain defining 200 pipelines (400 chained calls): compiled flat, it loads
+    and each pipeline runs (past about 250 steps the nested form hit Python's recursion limit)."""
+    chain = "".join(f"\n  .pipeline('p{i}').replaceMessage(new Message('p{i}'))" for i in range(200))
+    daemon(f"pipy()\n  .listen({port}).demuxHTTP().to($=>$.link('p199')){chain}\n", ports=[port])
+    from .daemon import http_exchange
+    assert http_exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").endswith(b"\r\n\r\np199")
+
+
+def test_module_nested_past_python_limits_fails_with_position(tmp_path):
+    loops = "for (let i = 0; i < 1; i++) "
+    (tmp_path / "m.js").write_text("var n = 0\n" + loops * 21 + "n++\npipy()\n")
+    r = run(str(tmp_path / "m.js"))
+    assert r.returncode == 255
+    assert f"m.js:2:{20 * len(loops) + 1}" in r.stderr and "Python allows 20" in r.stderr
+    assert "Traceback" not in r.stderr
