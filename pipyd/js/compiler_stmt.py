@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipyd.js import nodes as N
-from pipyd.js.compiler_names import E, LOAD, STORE, PyFunc, lexical_decls, locate, loop_needs_fresh_bindings
+from pipyd.js.compiler_names import E, LOAD, STORE, PyFunc, locate, loop_needs_fresh_bindings
 
 _JUMP = E + "jump"
 _LOOPS = ("ForStatement", "ForInStatement", "ForOfStatement", "WhileStatement", "DoWhileStatement")
