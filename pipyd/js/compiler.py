@@ -12,7 +12,9 @@ patterns are mixins in compiler_expr.py, compiler_stmt.py and compiler_patterns.
 
 TDZ is approximated: a let/const read before its declaration ran is an unbound Python local,
 reported as ``ReferenceError: Cannot access 'x' before initialization`` (at module level, as
-``x is not defined``).
+``x is not defined``). ``arguments`` is approximated by a JSArray of the arguments (unaliased,
+as in strict code): length and indices are JS's, but it is also an Array (``Array.isArray``,
+array methods, ``[object Array]``) where JS has an arguments object.
 """
 from __future__ import annotations
 

@@ -426,8 +426,20 @@ class ExprMixin:
             if arg.type == "MemberExpression":
                 obj, key = self.member_parts(arg)
                 return _bool(_call("delete", obj, key))
-            if arg.type == "ChainExpression":
-                return _bool(ast.Constant(True))
+            if arg.type == "ChainExpression" and arg.expression.type == "MemberExpression":
+                # `delete o?.a.b` deletes unless the chain short-circuits (then true, §13.5.1.2)
+                saved = self.chain
+                self.chain = []
+                try:
+                    obj, key = self.member_parts(arg.expression)
+                    guards = self.chain
+                finally:
+                    self.chain = saved
+                e = _call("delete", obj, key)
+                if guards:
+                    test = guards[0] if len(guards) == 1 else ast.BoolOp(ast.Or(), guards)
+                    e = ast.IfExp(test, ast.Constant(True), e)
+                return _bool(e)
             return _bool(ast.Subscript(ast.Tuple([self.expr(arg), ast.Constant(arg.type != "Identifier")],
                                                  LOAD), ast.Constant(1), LOAD))
         return _call({"-": "neg", "+": "pos", "~": "bitnot"}[op], self.expr(arg))
@@ -544,7 +556,10 @@ class ExprMixin:
             if kind == "bool":
                 lit = right if other is left else left
                 target = ast.Constant(lit.value)
-            return _is(self.expr(other), target, negate)
+            value = self.expr(other)
+            if isinstance(value, ast.Constant):  # folded (`-1.5 === false`): `is` on it warns too
+                return None
+            return _is(value, target, negate)
         return None
 
     def x_LogicalExpression(self, node: N.Node) -> ast.expr:

@@ -14,7 +14,18 @@ Why a translation and not ``re`` as is — the two dialects differ in ways scrip
 - Group names may hold ``$``: groups are emitted unnamed, names are kept in ``Translated.names``
   (the numbering is the same as JS's since we never add capturing groups).
 Strings are sequences of code points (values.py), so the ``u`` flag only changes the syntax
-accepted (strict escapes, ``\\u{...}``), never what ``.`` consumes.
+accepted (strict escapes, ``\\u{...}``) and case folding under ``i``, never what ``.`` consumes.
+
+Known differences, which ``re`` cannot express (found by tests/conformance/js/differential.py):
+- A quantified atom's captures: ECMAScript resets them at each iteration and rejects an iteration
+  that matches empty once the minimum is met (§22.2.2.3.1 RepeatMatcher); ``re`` keeps a capture
+  from an earlier iteration and accepts the empty one. ``/(?:(a)|b)+/`` on 'ab' captures 'a' (JS:
+  undefined); ``/(a|)*b/``, ``/(a?)*/`` may capture, and with alternatives after the empty
+  iteration even match, otherwise.
+- Under ``i`` without ``u``, the few characters whose case mapping crosses into ASCII or is a
+  separate compatibility letter (ſ U+017F, ı U+0131, K U+212A, Å U+212B, Ω U+2126) fold with
+  their ASCII or Latin-1 letters in ``re`` when the pattern has non-ASCII text; JS's
+  Canonicalize keeps them apart (``/ſ|é/i.test('s')`` is true here, false in JS).
 """
 from __future__ import annotations
 
@@ -317,7 +328,9 @@ class _Translator:
             self.pos += 1
             if self.spell_boundaries:
                 return (_WORD_BOUNDARY if c == "b" else _NOT_WORD_BOUNDARY), False
-            return "\\" + c, False
+            # re's \B never matches in an empty string; JS's does there (no word character
+            # on either side: IsWordChar is false for both)
+            return ("\\b" if c == "b" else "(?:\\B|\\A\\Z)"), False
         if c in _CLASS_ESCAPES:
             self.pos += 1
             body = _CLASS_ESCAPES[c.lower()]
@@ -494,11 +507,13 @@ def compile_js(source: str, flags: str = "") -> Translated:
     try:
         text, names, ngroups = _translate(source, flags, spell_boundaries=False)
         # re.ASCII gives JS's ASCII \b; with i it would also stop non-ASCII case folding, so a
-        # pattern that has non-ASCII text under i spells its boundaries out instead.
+        # pattern that has non-ASCII text under i spells its boundaries out instead. With u the
+        # folding is Unicode's simple case folding even for ASCII text (/s/iu matches 'ſ',
+        # /k/iu the Kelvin sign, §22.2.2.7.3 Canonicalize), which is what re does without ASCII.
         py_flags = re.ASCII
         if ignore_case:
             py_flags = re.IGNORECASE
-            if text.isascii():
+            if text.isascii() and "u" not in flags:
                 py_flags |= re.ASCII
             elif "\\b" in text or "\\B" in text:
                 text, names, ngroups = _translate(source, flags, spell_boundaries=True)

@@ -19,7 +19,7 @@ from pipyd.js.coerce import (  # noqa: F401  (re-exported for compiled code and 
     loose_equals, own_keys, strict_equals, to_boolean, to_int32, to_integer, to_number,
     to_object_key, to_primitive, to_string, to_uint32, truthy,
 )
-from pipyd.js.builtins.classes import BuiltinClass, PristineNamespace
+from pipyd.js.builtins.classes import BUILTIN_INFO, BuiltinClass, PristineNamespace
 from pipyd.js.values import (
     HostObject, JSArray, JSErrorObject, JSFunction, JSObject, JSObjectP, JSThrow, JSUndefined,
     type_error, typeof, undefined,
@@ -65,15 +65,17 @@ def _describe(v: Any) -> str:
 
 
 def array_index(key: Any) -> int:
-    """The array index a key denotes, or -1 (ECMAScript §6.1.7 array index, canonical form)."""
+    """The array index a key denotes, or -1 (ECMAScript §6.1.7 array index, canonical form:
+    an integer below 2**32 - 1; ``a[2 ** 32]`` is a plain property)."""
     t = type(key)
     if t is int:
-        return key if key >= 0 else -1
+        return key if 0 <= key < 4294967295 else -1
     if t is str:
         if key.isdigit() and (key == "0" or key[0] != "0") and key.isascii():
-            return int(key)
+            i = int(key)
+            return i if i < 4294967295 else -1
         return -1
-    if t is float and key.is_integer() and key >= 0 and key < 2**32:
+    if t is float and key.is_integer() and key >= 0 and key < 4294967295:
         return int(key)
     return -1
 
@@ -90,7 +92,9 @@ def get(obj: Any, key: Any) -> Any:
         if type(key) is int:
             if 0 <= key < len(obj):
                 return obj[key]
-            return undefined
+            if getattr(obj, "props", None) is None:
+                return undefined
+            # a[-1] and a[2 ** 32] name properties (no array index), which a script may have set
         return _array_get(obj, key)
     return getp(obj, key)
 
@@ -103,7 +107,7 @@ def getp(obj: Any, key: Any) -> Any:
         if v is not _M:
             return v
         m = OBJECT_PROTO.get(key)
-        return functools.partial(m, obj) if m is not None else undefined
+        return proto_member(m, obj) if m is not None else undefined
     if isinstance(obj, HostObject):
         if key in t.js_get:
             return getattr(obj, _PY_NAMES.get(key, key))
@@ -116,13 +120,16 @@ def getp(obj: Any, key: Any) -> Any:
 
 
 def _array_get(arr: JSArray, key: Any) -> Any:
-    if key == "length" and type(key) is str:
+    if type(key) is not str:
+        i = array_index(key)
+        if i >= 0:
+            return arr[i] if i < len(arr) else undefined
+        key = to_object_key(key)  # ToPropertyKey: a[[1]] reads index 1, a[['length']] the length
+    if key == "length":
         return len(arr)
     i = array_index(key)
     if i >= 0:
         return arr[i] if i < len(arr) else undefined
-    if type(key) is not str:
-        key = to_object_key(key)
     props = getattr(arr, "props", None)
     if props is not None:  # own non-index properties come before Array.prototype
         v = props.get(key, _M)
@@ -131,20 +138,40 @@ def _array_get(arr: JSArray, key: Any) -> Any:
     m = ARRAY_PROTO.get(key)
     if m is None:
         m = OBJECT_PROTO.get(key)
-    return functools.partial(m, arr) if m is not None else undefined
+    return proto_member(m, arr) if m is not None else undefined
 
 
 def _string_get(s: str, key: Any) -> Any:
-    if type(key) is str:
-        if key == "length":
-            return len(s)
-        m = STRING_PROTO.get(key)
-        if m is not None:
-            return functools.partial(m, s)
+    if type(key) is int:  # an int names an index or nothing a string has ('ab'[-1], 'ab'[2 ** 32])
+        return s[key] if 0 <= key < len(s) else undefined
+    if type(key) is not str:
+        i = array_index(key)
+        if i >= 0:
+            return s[i] if i < len(s) else undefined
+        key = to_object_key(key)  # ToPropertyKey: s[[1]] reads index 1, s[['length']] the length
+    if key == "length":
+        return len(s)
+    m = STRING_PROTO.get(key)
+    if m is not None:
+        return proto_member(m, s)
     i = array_index(key)
     if i >= 0:
         return s[i] if i < len(s) else undefined
-    return undefined
+    return _object_proto_get(s, key)
+
+
+def proto_member(m: Any, obj: Any) -> Any:
+    """A proto-table entry read as a value: an Accessor's value (``constructor``, ``size``…) or
+    the method bound to ``obj``."""
+    return m.getter(obj) if type(m) is Accessor else functools.partial(m, obj)
+
+
+def _object_proto_get(obj: Any, key: Any) -> Any:
+    """What a non-plain object or primitive inherits from Object.prototype once its own
+    prototype's table has no ``key`` ('ab'.hasOwnProperty, /x/.isPrototypeOf): the method or
+    undefined."""
+    m = OBJECT_PROTO.get(key) if type(key) is str else None
+    return proto_member(m, obj) if m is not None else undefined
 
 
 def _proto_lookup(table: dict, obj: Any, key: str) -> Any:
@@ -180,10 +207,10 @@ def _get_slow(obj: Any, key: Any) -> Any:
         return _error_get(obj, key)
     if t is int or t is float:
         v = _proto_lookup(NUMBER_PROTO, obj, key)
-        return undefined if v is _M else v
+        return _object_proto_get(obj, key) if v is _M else v
     if t is bool:
         v = _proto_lookup(BOOLEAN_PROTO, obj, key)
-        return undefined if v is _M else v
+        return _object_proto_get(obj, key) if v is _M else v
     if t is JSFunction or isinstance(obj, _FUNC_TYPES):
         return _function_get(obj, key)
     table = PROTO_BY_TYPE.get(t)
@@ -191,6 +218,7 @@ def _get_slow(obj: Any, key: Any) -> Any:
         v = _proto_lookup(table, obj, key)
         if v is not _M:
             return v
+        return _object_proto_get(obj, key)
     if isinstance(obj, type) and issubclass(obj, HostObject):
         return getattr(obj, key + "_" if key in _KEYWORDS else key) if key in obj.js_static else undefined
     if isinstance(obj, dict):  # other JSObject subclasses (builtins' own object kinds)
@@ -198,7 +226,7 @@ def _get_slow(obj: Any, key: Any) -> Any:
         if v is not _M:
             return v
         m = OBJECT_PROTO.get(key)
-        return functools.partial(m, obj) if m is not None else undefined
+        return proto_member(m, obj) if m is not None else undefined
     return undefined
 
 
@@ -207,6 +235,8 @@ def _protochain_get(obj: Any, key: str) -> Any:
     while o is not None:
         v = dict.get(o, key, _M)
         if v is not _M:
+            if type(v) is PropertyAccessor:  # an inherited getter runs with the receiver as this
+                return undefined if v.get is None else call_this(v.get, obj)
             return v
         o = o.proto if isinstance(o, JSObjectP) else _M
         if o is _M:
@@ -214,7 +244,7 @@ def _protochain_get(obj: Any, key: str) -> Any:
     else:
         return undefined  # the chain ended in null: no Object.prototype
     m = OBJECT_PROTO.get(key)
-    return functools.partial(m, obj) if m is not None else undefined
+    return proto_member(m, obj) if m is not None else undefined
 
 
 def _error_get(err: JSErrorObject, key: str) -> Any:
@@ -229,6 +259,17 @@ def _error_get(err: JSErrorObject, key: str) -> Any:
     return undefined if v is _M else v
 
 
+def _builtin_info(f: Any) -> tuple[str, int] | None:
+    """(name, length) of a builtin function, or of a builtin method read as a value
+    (``[].concat`` is ``partial(concat, arr)``); None for other callables."""
+    if type(f) is functools.partial:
+        f = f.func
+    try:
+        return BUILTIN_INFO.get(f)
+    except TypeError:  # an unhashable callable
+        return None
+
+
 def fn_name(f: Any) -> str:
     if type(f) is JSFunction:
         return f.name
@@ -236,8 +277,11 @@ def fn_name(f: Any) -> str:
     info = FN_INFO.get(code) if code is not None else None
     if info is not None:
         return info[0]
-    if type(f) is functools.partial:
-        return "bound " + fn_name(f.func)
+    if type(f) is functools.partial and f.__dict__:  # a bound function (_fn_bind)
+        return f.__dict__["name"]
+    info = _builtin_info(f)
+    if info is not None:
+        return info[0]
     n = getattr(f, "__name__", "")
     return n if type(n) is str and not n.startswith("_") else ""
 
@@ -249,7 +293,10 @@ def fn_length(f: Any) -> int:
     info = FN_INFO.get(code) if code is not None else None
     if info is not None:
         return info[1]
-    return 0
+    if type(f) is functools.partial and f.__dict__:  # a bound function (_fn_bind)
+        return f.__dict__["length"]
+    info = _builtin_info(f)
+    return info[1] if info is not None else 0
 
 
 def _function_get(f: Any, key: str) -> Any:
@@ -269,7 +316,7 @@ def _function_get(f: Any, key: str) -> Any:
     m = _FUNCTION_METHODS.get(key)
     if m is not None:
         return functools.partial(m, f)
-    return undefined
+    return _object_proto_get(f, key)
 
 
 # ---------------------------------------------------------------------------- property write
@@ -277,21 +324,31 @@ def _function_get(f: Any, key: str) -> Any:
 def set(obj: Any, key: Any, value: Any) -> Any:  # noqa: A001 (the contract's name)
     """``obj[key] = value``; returns ``value`` (the assignment expression's value)."""
     t = type(obj)
-    if t is JSObject or t is JSObjectP:
+    if t is JSObject:
         if type(key) is not str:
             key = to_object_key(key)
         obj[key] = value
         return value
+    if t is JSObjectP:
+        if type(key) is not str:
+            key = to_object_key(key)
+        if key in obj or not _inherited_set(obj, key, value):
+            obj[key] = value
+        return value
     if t is JSArray:
         i = key if type(key) is int and key >= 0 else array_index(key)
+        if i < 0 and type(key) is not str:
+            key = to_object_key(key)  # ToPropertyKey: a[[0]] = v writes index 0
+            i = array_index(key)
         if i >= 0:
             n = len(obj)
             if i < n:
                 obj[i] = value
             else:
                 if i > n:
-                    if i > 1 << 32:
-                        raise _range("Invalid array length")
+                    if i >= 4294967295:  # no array index (the int shortcut above): a property
+                        _array_props(obj)[str(i)] = value
+                        return value
                     obj.extend([undefined] * (i - n))
                 obj.append(value)
         elif key == "length":
@@ -300,6 +357,24 @@ def set(obj: Any, key: Any, value: Any) -> Any:  # noqa: A001 (the contract's na
             _array_props(obj)[key if type(key) is str else to_object_key(key)] = value
         return value
     return _set_slow(obj, key, value)
+
+
+def _inherited_set(obj: JSObjectP, key: str, value: Any) -> bool:
+    """OrdinarySetWithOwnDescriptor (§10.1.9.2) for a key ``obj`` does not own: an accessor up
+    the prototype chain takes the write (its setter runs with ``obj`` as this; without a setter
+    the write is ignored, as a sloppy-mode write is). False when the nearest such key is data or
+    absent: the caller then stores an own property."""
+    o = obj.proto
+    while o is not None:
+        v = dict.get(o, key, _M)
+        if v is not _M:
+            if type(v) is not PropertyAccessor:
+                return False
+            if v.set is not None:
+                call_this(v.set, obj, value)
+            return True
+        o = o.proto if isinstance(o, JSObjectP) else None
+    return False
 
 
 def _array_props(arr: JSArray) -> JSObject:
@@ -384,10 +459,13 @@ def delete(obj: Any, key: Any) -> bool:
         raise type_error(f"Cannot convert undefined or null to object")
     if type(obj) is JSArray:
         i = array_index(key)
+        if i < 0 and type(key) is not str:
+            key = to_object_key(key)  # ToPropertyKey: delete a[[0]] names index 0
+            i = array_index(key)
         if 0 <= i < len(obj):
             obj[i] = undefined
         elif i < 0 and getattr(obj, "props", None):
-            obj.props.pop(to_object_key(key), None)
+            obj.props.pop(key, None)
         return True
     if isinstance(obj, dict):
         if type(obj) is PristineNamespace:
@@ -409,9 +487,12 @@ def has(key: Any, obj: Any) -> bool:
         return _protochain_get(obj, k) is not undefined if t is JSObjectP else k in OBJECT_PROTO
     if t is JSArray:
         i = array_index(key)
+        if i < 0 and type(key) is not str:
+            key = to_object_key(key)  # ToPropertyKey: [0] in a names index 0
+            i = array_index(key)
         if i >= 0:
             return i < len(obj)
-        k = to_object_key(key)
+        k = key
         props = getattr(obj, "props", None)
         return k == "length" or k in ARRAY_PROTO or k in OBJECT_PROTO or (props is not None and k in props)
     if isinstance(obj, HostObject):
@@ -483,7 +564,7 @@ def _object_missing(obj: JSObject, key: Any) -> Any:
     if type(obj) is not JSObject:
         raise KeyError(key)
     m = OBJECT_PROTO.get(key) if type(key) is str else None
-    return functools.partial(m, obj) if m is not None else undefined
+    return proto_member(m, obj) if m is not None else undefined
 
 
 JSObject.__missing__ = _object_missing  # type: ignore[attr-defined]

@@ -70,7 +70,7 @@ def _accessor_get(obj: AccessorObject, key: str) -> Any:
     v = dict.get(obj, key, _M)
     if v is _M:
         m = rt.OBJECT_PROTO.get(key)
-        return functools.partial(m, obj) if m is not None else undefined
+        return rt.proto_member(m, obj) if m is not None else undefined
     if type(v) is PropertyAccessor:
         return undefined if v.get is None else rt.call_this(v.get, obj)
     return v
@@ -133,16 +133,18 @@ def _make_getter(t: type, key: str) -> Callable[[Any], Any]:
         return _host_getter(t, key)
     if t is JSObject:
         return operator.itemgetter(key)  # an absent key: JSObject.__missing__ (runtime.py)
+    # a primitive's table, then Object.prototype's ('ab'.hasOwnProperty), else undefined
+    inherited = _proto_getter(rt.OBJECT_PROTO, key, _undefined_getter)
     if t is str or t is JSArray:
         if key == "length":
             return len
         if t is str:
-            return _proto_getter(rt.STRING_PROTO, key, _undefined_getter)
+            return _proto_getter(rt.STRING_PROTO, key, inherited)
         return _generic_getter(key)
     if t is int or t is float:
-        return _proto_getter(rt.NUMBER_PROTO, key, _undefined_getter)
+        return _proto_getter(rt.NUMBER_PROTO, key, inherited)
     if t is bool:
-        return _proto_getter(rt.BOOLEAN_PROTO, key, _undefined_getter)
+        return _proto_getter(rt.BOOLEAN_PROTO, key, inherited)
     if t is BuiltinNamespace or t is PristineNamespace:
         return _namespace_getter(key)
     return _generic_getter(key)
@@ -207,6 +209,8 @@ def _generic_invoker(key: str) -> Callable[..., Any]:
 def _object_invoker(key: str) -> Callable[..., Any]:
     """``o.key(...)`` on a plain object: own function, else Object.prototype's method."""
     proto = rt.OBJECT_PROTO.get(key)
+    if type(proto) is rt.Accessor:  # `o.constructor(...)`: the value, called as usual
+        return _generic_invoker(key)
 
     def inv(obj: Any, *args: Any) -> Any:
         f = obj.get(key, _M)

@@ -12,7 +12,7 @@ import math
 from typing import Any, Iterable
 
 from pipyd.js import runtime as rt
-from pipyd.js.builtins.classes import BuiltinClass, BuiltinNamespace, PristineNamespace
+from pipyd.js.builtins.classes import BUILTIN_INFO, BuiltinClass, BuiltinNamespace, PristineNamespace
 from pipyd.js.coerce import (
     loose_equals, own_keys, strict_equals, to_int32, to_number, to_primitive, to_string, to_uint32,
     truthy,
@@ -145,7 +145,13 @@ def pow(a: Any, b: Any) -> Any:  # noqa: A001 (the contract's name)
     if b == 0:
         return 1
     if type(a) is int and type(b) is int and 0 <= b < 1100:
-        return num(a ** b)
+        r = a ** b
+        if -MAX_SAFE <= r <= MAX_SAFE:
+            return r
+        try:
+            return float(r)
+        except OverflowError:  # past the largest double (2**53 ** 40): ±Infinity, not a RangeError
+            return -math.inf if r < 0 else math.inf
     if a != a:
         return NaN
     if (a == 1 or a == -1) and b in (math.inf, -math.inf):
@@ -305,17 +311,17 @@ def call_method(obj: Any, key: Any, *args: Any) -> Any:
         f = obj.get(key, rt._M)
         if f is rt._M:  # not an own property (an own `null` must not reach the prototype)
             m = rt.OBJECT_PROTO.get(key)
-            if m is not None:
+            if m is not None and type(m) is not rt.Accessor:
                 return m(obj, *args)
-            f = undefined if type(key) is str else rt.get(obj, key)
+            f = rt.get(obj, key)
     elif t is JSArray:
         m = rt.ARRAY_PROTO.get(key) if type(key) is str else None
-        if m is not None:
+        if m is not None and type(m) is not rt.Accessor:
             return m(obj, *args)
         f = rt.get(obj, key)
     elif t is str:
         m = rt.STRING_PROTO.get(key) if type(key) is str else None
-        if m is not None:
+        if m is not None and type(m) is not rt.Accessor:
             return m(obj, *args)
         f = rt.get(obj, key)
     elif isinstance(obj, HostObject):
@@ -382,9 +388,13 @@ def _fn_apply(f: Any, this: Any = undefined, args: Any = undefined) -> Any:
 
 def _fn_bind(f: Any, this: Any = undefined, *bound: Any) -> Any:
     if type(f) is JSFunction:
-        fn = f.fn
-        return functools.partial(fn, this, *bound)
-    return functools.partial(f, *bound)
+        b = functools.partial(f.fn, this, *bound)
+    else:
+        b = functools.partial(f, *bound)
+    # §20.2.3.2: name "bound <name>", length the target's minus the bound arguments; kept in the
+    # partial's __dict__ (a builtin method read as a value is a partial too, with an empty one)
+    b.__dict__.update(name="bound " + rt.fn_name(f), length=max(0, rt.fn_length(f) - len(bound)))
+    return b
 
 
 def _fn_to_string(f: Any, *_: Any) -> str:
@@ -392,6 +402,8 @@ def _fn_to_string(f: Any, *_: Any) -> str:
 
 
 _FUNCTION_METHODS = {"call": _fn_call, "apply": _fn_apply, "bind": _fn_bind, "toString": _fn_to_string}
+BUILTIN_INFO.update({_fn_call: ("call", 1), _fn_apply: ("apply", 2), _fn_bind: ("bind", 1),
+                     _fn_to_string: ("toString", 0)})
 _METHOD_TABLES: dict[type, dict] = {}
 
 
@@ -426,13 +438,16 @@ def _short(v: Any) -> str:
     return "object" if not callable(v) else "function"
 
 
-def forin_keys(v: Any) -> list[str]:
-    """The keys ``for…in`` visits: enumerable string keys, own first then inherited (§14.7.5.9)."""
+def forin_keys(v: Any) -> Iterable[str]:
+    """The keys ``for…in`` visits: enumerable string keys, own first then inherited (§14.7.5.9).
+    The list is taken at the start, and a key deleted before its turn is skipped (as the spec's
+    EnumerateObjectProperties requires): a lazy ``filter`` on membership, one C-level test per
+    key. Keys added meanwhile are not visited (the spec allows either)."""
     if v is undefined or v is None:
         return []
     t = type(v)
-    if t is JSArray:
-        return own_keys(v)  # indices, then non-index properties (values.JSArray.props)
+    if t is JSArray:  # indices, then non-index properties (values.JSArray.props)
+        return filter(functools.partial(_array_has_key, v), own_keys(v))
     if t is str:
         return [str(i) for i in range(len(v))]
     if isinstance(v, JSObjectP):
@@ -443,10 +458,26 @@ def forin_keys(v: Any) -> list[str]:
                 if k not in seen:
                     seen.append(k)
             o = getattr(o, "proto", None)
-        return seen
+        return filter(functools.partial(_chain_has_key, v), seen)
     if isinstance(v, dict):
-        return own_keys(v)
+        return filter(v.__contains__, own_keys(v))
     return []
+
+
+def _array_has_key(arr: JSArray, k: str) -> bool:
+    i = rt.array_index(k)
+    if i >= 0:
+        return i < len(arr)  # `a.length = n` cuts indices off
+    props = getattr(arr, "props", None)
+    return props is not None and k in props
+
+
+def _chain_has_key(o: Any, k: str) -> bool:
+    while isinstance(o, dict):
+        if k in o:
+            return True
+        o = getattr(o, "proto", None)
+    return False
 
 
 def spread_into(target: JSObject, src: Any) -> None:

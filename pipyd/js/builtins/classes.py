@@ -96,6 +96,12 @@ class PristineNamespace(BuiltinNamespace):
         return dict.setdefault(self, key, default)
 
 
+# The ``name`` and ``length`` scripts read on each builtin function (§18: every built-in function
+# has both; the Python names and signatures do not give them: ``slice_``, ``parse_int``, optional
+# parameters the spec counts). Filled by ``globals.describe_builtins`` when GLOBALS is built.
+BUILTIN_INFO: dict[Any, tuple[str, int]] = {}
+
+
 def _method_length(fn: Callable[..., Any]) -> int:
     """JS ``length`` of a method fn(this, a, b=undefined, *_): the count of required JS params."""
     code = getattr(fn, "__code__", None)
@@ -150,7 +156,10 @@ class BuiltinClass:
             parent_proto = OBJECT_CLASS_REF[0].prototype if OBJECT_CLASS_REF else None
         p = BuiltinPrototype(parent_proto)
         for key, fn in self.proto_methods.items():
-            p[key] = JSFunction(fn, key, _method_length(fn))
+            if not callable(fn):  # an accessor entry (`constructor`): set below or read on instances
+                continue
+            info = BUILTIN_INFO.get(fn)
+            p[key] = JSFunction(fn, key, info[1] if info is not None else _method_length(fn))
         p["constructor"] = self
         return p
 

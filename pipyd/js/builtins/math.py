@@ -201,7 +201,7 @@ def _cbrt(v: float) -> float:
     r = math.cbrt(v)
     if math.isfinite(r):
         n = round(r)
-        if n * n * n == v:
+        if n and n * n * n == v:  # not for ±0: float(0) would lose -0's sign
             return float(n)
     return r
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipyd.js.builtins.classes import (OBJECT_CLASS_REF, BuiltinClass, BuiltinNamespace,
-                                       prototype_of, register_prototype)
+from pipyd.js.builtins.classes import (_CLASS_OF_TYPE, OBJECT_CLASS_REF, BuiltinClass,
+                                       BuiltinNamespace, prototype_of, register_prototype)
 from pipyd.js.coerce import is_object, own_keys, same_value, to_object_key, to_string
 from pipyd.js.values import (HostObject, JSArray, JSErrorObject, JSFunction, JSObject, JSObjectP,
                              type_error, typeof, undefined)
@@ -45,15 +45,24 @@ def put(obj: Any, key: str, value: Any) -> None:
 
 def has_own(obj: Any, key: str) -> bool:
     if isinstance(obj, dict):
+        if key == "message" and type(obj) is JSErrorObject:  # kept in a slot; own when given
+            return obj.message != "" or key in obj  # (§20.5.1.1 step 3; '' counts as not given)
         return key in obj
     if isinstance(obj, (list, str)):
         if key == "length":
             return True
-        return key.isdigit() and key.isascii() and str(int(key)) == key and int(key) < len(obj)
+        if key.isdigit() and key.isascii() and str(int(key)) == key:
+            return int(key) < len(obj)
+        props = getattr(obj, "props", None)  # an array's non-index properties (values.JSArray)
+        return props is not None and key in props
     if type(obj) is JSFunction:
         return key in ("name", "length") or bool(obj.props and key in obj.props)
     if isinstance(obj, BuiltinClass):
         return key in obj.statics or key in ("name", "length", "prototype")
+    if callable(obj) and not isinstance(obj, type):  # arrows, builtin and bound functions
+        from pipyd.js import runtime
+        props = runtime.FN_PROPS.get(obj)
+        return key in ("name", "length") or (props is not None and key in props)
     return False
 
 
@@ -158,6 +167,12 @@ def get_own_property_descriptor(obj: Any = undefined, key: Any = undefined, *_: 
     if isinstance(obj, list) and k == "length":
         v: Any = len(obj)
     else:
+        from pipyd.js import runtime
+        acc = dict.get(obj, k) if type(obj) is runtime.AccessorObject else None
+        if type(acc) is runtime.PropertyAccessor:  # an accessor property's descriptor (§6.2.6)
+            return JSObject(get=undefined if acc.get is None else acc.get,
+                            set=undefined if acc.set is None else acc.set,
+                            enumerable=True, configurable=True)
         v = get_own(obj, k)
     return JSObject(value=v, writable=True, enumerable=True, configurable=True)
 
@@ -221,7 +236,18 @@ def class_tag(v: Any) -> str:
         return "Array"
     if isinstance(v, JSErrorObject):
         return "Error"
+    cls = _CLASS_OF_TYPE.get(type(v))
+    if cls is not None and cls.name in _BUILTIN_TAGS:  # RegExp and Date (builtinTag), Map and Set
+        return cls.name  # (their @@toStringTag)
+    if isinstance(v, BuiltinNamespace):  # Math and JSON have an @@toStringTag too
+        from pipyd.js.builtins.globals import GLOBALS
+        for name in ("Math", "JSON"):
+            if GLOBALS.get(name) is v:
+                return name
     return getattr(type(v), "js_class_name", "") or "Object"
+
+
+_BUILTIN_TAGS = frozenset(("RegExp", "Date", "Map", "Set"))
 
 
 def object_to_string(this: Any, *_: Any) -> str:

@@ -10,7 +10,6 @@ flag) in its ``props`` object; the runtime reaches them through ``JSMatch.js_get
 """
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from pipyd.js import runtime
@@ -59,7 +58,7 @@ class JSMatch(JSArray):
         if i >= 0:
             return self[i] if i < len(self) else undefined
         m = runtime.ARRAY_PROTO.get(key) or runtime.OBJECT_PROTO.get(key)
-        return functools.partial(m, self) if m is not None else undefined
+        return runtime.proto_member(m, self) if m is not None else undefined
 
     def js_set_member(self, key: str, value: Any) -> None:
         i = runtime.array_index(key)
@@ -117,9 +116,9 @@ def match_at(rx: JSRegExp, s: str) -> Any:
     """RegExpBuiltinExec (§22.2.5.2.2) up to the Python match object; updates lastIndex."""
     if rx.global_ or rx.sticky:
         li = rx.lastIndex
-        if type(li) is not int:
+        if type(li) is not int or li < 0:  # ToLength: a negative lastIndex starts at 0
             li = to_length(li)
-        if li > len(s) or li < 0:
+        if li > len(s):
             rx.lastIndex = 0
             return None
         regex = rx.compiled.regex

@@ -704,4 +704,44 @@ CASES: list[tuple[str, object]] = [
     ('(() => { var o = {a: {}}; try { o.a.b() } catch (e) { return e.message } })()', 'o.a.b is not a function'),
     ('(() => { var f = 1; try { f() } catch (e) { return e.message } })()', 'f is not a function'),
     ('(() => { try { Math.nope(1) } catch (e) { return e.message } })()', 'Math.nope is not a function'),
+    # --- found by the differential tests against QuickJS (differential.py)
+    # builtin functions have their spec name and length; bound functions "bound f" and length - bound
+    ("[[].concat.length, [].slice.length, ''.padStart.length, ''.replace.length, Math.max.length, "
+     "JSON.stringify.length, Object.assign.length, parseInt.length, [].pop.length, Array.prototype.splice.length]",
+     [1, 2, 1, 2, 2, 3, 2, 2, 0, 2]),
+    ("[[].push.name, [].slice.name, Math.max.name, parseInt.name, ''.trimLeft.name, (1).toFixed.name, "
+     "Array.isArray.name, new Map().set.name, Array.prototype.map.name]",
+     ["push", "slice", "max", "parseInt", "trimStart", "toFixed", "isArray", "set", "map"]),
+    ("function f(a, b, c) {} let g = f.bind(null, 1); [g.length, g.name, f.bind().bind(null, 1, 2, 3, 4).length]",
+     [2, "bound f", 0]),
+    ("[Math.max.bind(null, 1).name, Math.max.bind(null, 1).length, ((a, b) => a).bind(null).length, f => f]"
+     ".slice(0, 3)", ["bound max", 1, 2]),
+    ("[[].push.call.length, [].push.apply.length, [].push.bind.name]", [1, 2, "bind"]),
+    # every builtin prototype has its constructor
+    ("[({}).constructor === Object, [].constructor === Array, ''.constructor === String, (1).constructor === Number, "
+     "true.constructor === Boolean, /a/.constructor === RegExp, new Map().constructor === Map, "
+     "new Set().constructor === Set, new TypeError('x').constructor === TypeError, new Date(0).constructor === Date]",
+     [True] * 10),
+    ("['constructor' in {}, ({}).hasOwnProperty('constructor'), Object.create(null).constructor, "
+     "({constructor: 5}).constructor, Object.create({}).constructor === Object, ({}).constructor.name]",
+     [True, False, UNDEFINED, 5, True, "Object"]),
+    ("function F() {} [new F().constructor === F, [].constructor.isArray([]), Object.keys({}).length]", [True, True, 0]),
+    # Object.prototype.toString knows RegExp and Date (builtinTag), Map, Set, Math, JSON (@@toStringTag)
+    ("[/x/, new Date(0), new Map(), new Set(), Math, JSON].map(v => Object.prototype.toString.call(v))",
+     ["[object RegExp]", "[object Date]", "[object Map]", "[object Set]", "[object Math]", "[object JSON]"]),
+    # hasOwnProperty: an array's non-index properties, an error's given message, a function's
+    # name and length; primitives, functions, RegExps and Maps inherit Object.prototype's methods
+    ("let a = [1]; a.x = 1; [a.hasOwnProperty('x'), a.hasOwnProperty(0), a.hasOwnProperty('1'), Object.hasOwn(a, 'x')]",
+     [True, True, False, True]),
+    ("[new Error('m').hasOwnProperty('message'), new Error().hasOwnProperty('message'), (x => x).hasOwnProperty('length')]",
+     [True, False, True]),
+    ("['ab'.hasOwnProperty(1), 'ab'.hasOwnProperty('x'), (5).hasOwnProperty('x'), true.isPrototypeOf({}), "
+     "new Map().hasOwnProperty('x'), typeof /a/.propertyIsEnumerable, (function f() {}).hasOwnProperty('name')]",
+     [True, False, False, False, False, "function", True]),
+    # an accessor property's descriptor has get/set (the getter is not run)
+    ("let n = 0; let o = {get b() { n++; return 2 }, set c(v) {}}; let d = Object.getOwnPropertyDescriptor(o, 'b'); "
+     "[Object.keys(d), d.get.name, d.set, n, Object.getOwnPropertyDescriptor(o, 'c').set.length]",
+     [["get", "set", "enumerable", "configurable"], "get b", UNDEFINED, 0, 1]),
+    # Math.cbrt keeps -0
+    ("[Object.is(Math.cbrt(-0), -0), Object.is(Math.cbrt('-0'), -0), Math.cbrt(-27), Math.cbrt(0)]", [True, True, -3, 0]),
 ]

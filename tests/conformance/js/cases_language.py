@@ -333,6 +333,37 @@ ENGINE_GAPS = [  # fixed gaps: label chains, accessors, named function expressio
     ("let s = ''; let n = 0; let o = {}; [s || 'd', n || 'z', o && 1, NaN || 2, 'a' && 'b', !!s]", ["d", "z", 1, 2, "b", False]), ("(5).toFixed(1)", "5.0"), ("true.toString()", "true"),
 ]
 
+DIFFERENTIAL = [  # found by the differential tests against QuickJS (differential.py)
+    # ** past the largest double is ±Infinity (was a RangeError from int -> float)
+    ("9007199254740991 ** 40", INF), ("(-3) ** 1001", -INF), ("let b = -3; [b ** 1001, b ** 3]", [-INF, -27]),
+    # delete through an optional chain deletes (was a constant true), short-circuits to true
+    ("let o = {a: 1}; [delete o?.a, o]", [True, {}]), ("let o = {a: {b: 1}}; [delete o?.a.b, o.a]", [True, {}]),
+    ("let o = null; delete o?.a.b", True), ("let o = {a: null}; [delete o.a?.b, o]", [True, {"a": None}]),
+    ("let o = {a: {b: {c: 1}}}; [delete o?.a?.b.c, o]", [True, {"a": {"b": {}}}]),
+    # inherited accessors run with the receiver as this (§10.1.8.1, §10.1.9.2)
+    ("let b = {n: 'b', get up() { return this.n.toUpperCase() }}; let o = Object.create(b); o.n = 'x'; o.up", "X"),
+    ("let b = {set v(x) { this.w = x * 2 }}; let o = Object.create(b); o.v = 4; [o.w, Object.keys(o), b.w]",
+     [8, ["w"], UNDEFINED]),
+    ("let b = {get g() { return 1 }}; let o = Object.create(b); o.g = 5; [o.g, Object.keys(o)]", [1, []]),
+    ("function F() { this.a = 1 } F.prototype = {set a(v) { this._a = v }}; let f = new F(); [f._a, Object.keys(f)]",
+     [1, ["_a"]]),
+    # an object key is converted by ToPropertyKey before it names an index (§7.1.19)
+    ("[5, 6][[1]]", 6), ("'ab'[['length']]", 2), ("let a = [5, 6]; a[[0]] = 9; a", [9, 6]),
+    ("[[0] in [1], ['length'] in [], 1.5 in [1, 2]]", [True, True, False]), ("[5, 6][{toString() { return '1' }}]", 6),
+    ("let a = [1, 2]; a.x = 3; delete a[['x']]; Object.keys(a)", ["0", "1"]),
+    # an array index is below 2**32 - 1; a[2 ** 32] and a[-1] are plain properties (§6.1.7)
+    ("let a = [1]; a[2 ** 32] = 'w'; [a.length, a[2 ** 32], Object.keys(a)]", [1, "w", ["0", "4294967296"]]),
+    ("let a = [1]; a[-1] = 5; a['4294967295'] = 6; [a[-1], a[4294967295], a.length, Object.keys(a)]",
+     [5, 6, 1, ["0", "-1", "4294967295"]]),
+    # for-in skips a key deleted before its turn (§14.7.5.9 EnumerateObjectProperties)
+    ("let out = []; let o = {a: 1, b: 2, c: 3}; for (const k in o) { if (k === 'a') delete o.c; out.push(k) } out", ["a", "b"]),
+    ("let out = []; let a = [1, 2, 3]; for (const k in a) { a.length = 1; out.push(k) } out", ["0"]),
+    ("let p = Object.create({x: 1, y: 2}); p.a = 0; let out = []; for (const k in p) { delete Object.getPrototypeOf(p).y; out.push(k) } out",
+     ["a", "x"]),
+    # `===` between a folded constant and a boolean literal (compiled as `is` it made Python warn)
+    ("[(-1.5) !== false, -0 === null, (-1) === true]", [True, False, False]),
+]
+
 CASES = (ADDITION + ARITHMETIC + BITWISE + EQUALITY + COMPARISON + LOGICAL + TYPEOF + DELETE_IN_INSTANCEOF
          + OBJECTS_ARRAYS + TEMPLATES + FUNCTIONS + CLOSURES + THIS + CONTROL + EXCEPTIONS + DESTRUCTURING
-         + OPTIONAL + SCOPES_MISC + ENGINE_GAPS)
+         + OPTIONAL + SCOPES_MISC + ENGINE_GAPS + DIFFERENTIAL)

@@ -80,3 +80,13 @@ def test_unsupported_syntax_reports_position() -> None:
     from pipyd.js.errors import JSSyntaxError
     with pytest.raises(JSSyntaxError):
         evaluate("function* g() { yield 1 }")  # getters in literals are supported since; generators are not
+
+
+def test_no_python_warning_for_folded_constants() -> None:
+    """`-1.5 === false` folds its left side to a constant; compiled as `is` it made CPython's
+    compiler print a SyntaxWarning at load (found by the differential tests)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = compile_module("[(-30.875) !== false, -0 === null, (-1) === undefined, +'1' === true]", "w.js")
+    assert m.run() == [True, False, False, False]
