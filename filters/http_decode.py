@@ -16,11 +16,21 @@ Rules:
 - Errors (strict where a proxy must be): anything llhttp rejects -> 400 (this covers
   request smuggling: content-length together with transfer-encoding, duplicate or non-numeric
   content-length, bad chunk sizes, bare LF, obs-fold); a second ``host`` -> 400 (RFC 9112 §3.2);
-  a version other than HTTP/1.0 or 1.1 -> 505; a head (or trailer block) larger than
-  ``max_head_size`` -> 431.
-- CONNECT and ``Connection: upgrade`` + ``Upgrade`` (except h2c) end the HTTP part: the bytes
-  after that request are held until the owner calls ``tunnel()`` (101-299 response) or
-  ``resume()`` (any other response: parse them as the next request).
+  ``transfer-encoding`` other than ``chunked`` alone: 400 when chunked is not the final coding
+  (RFC 9112 §6.3 rule 4) or comes twice, 501 for codings before it (§6.1: we could not pass
+  them on), 400 on an HTTP/1.0 request (§6.1: its framing is faulty); a CONNECT with a body
+  (content-length but 0, or transfer-encoding) -> 400 (RFC 9110 §9.3.6: what follows its head
+  is the tunnel); an RTSP-only method (llhttp takes them with ``RTSP/1.x``) -> 400; a version
+  other than HTTP/1.0 or 1.1 -> 505; a head (or trailer block) larger than ``max_head_size``
+  -> 431.
+- CONNECT and ``Connection: upgrade`` + ``Upgrade`` (except h2c, an HTTP/1.0 request, RFC 9110
+  §7.8, or a request with a body) end the HTTP part: the bytes after that request are held
+  until the owner calls ``tunnel()`` (101-299 response) or ``resume()`` (any other response:
+  parse them as the next request). An upgrade request with a body is served as a plain request
+  (RFC 9110 §7.8 lets a server ignore Upgrade): its body is read as HTTP, not taken for the
+  next request or the tunnel. An owner that takes such a request over at its head (h2c, with
+  ``upgrade = True`` and ``tunnel()`` inside ``on_message_start``) gets the body as tunnel
+  bytes instead, as before.
 """
 from __future__ import annotations
 
@@ -33,6 +43,10 @@ from pipyd.js.values import JSArray, JSObject, undefined
 DEFAULT_MAX_HEAD_SIZE = 32768
 
 _PROTOCOLS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
+# Methods llhttp accepts only on an ``RTSP/1.x`` request-line (it refuses them with ``HTTP/``):
+# such a request is not HTTP, though llhttp reports its version alone.
+_RTSP_ONLY = frozenset([b"DESCRIBE", b"ANNOUNCE", b"SETUP", b"PLAY", b"PAUSE", b"TEARDOWN",
+                        b"GET_PARAMETER", b"SET_PARAMETER", b"REDIRECT", b"RECORD", b"FLUSH"])
 _METHODS: dict[bytes, str] = {}
 _NAMES: dict[bytes, str] = {}  # header name bytes -> lower-cased str (bounded cache)
 _HEAD_TEMPLATE = {"protocol": None, "headers": None, "method": None, "scheme": undefined,
@@ -93,6 +107,20 @@ def store_header(headers: JSObject, k: str, v: str) -> None:
         headers[k] = v
 
 
+def _check_transfer_encoding(te: str) -> None:
+    """A request's ``transfer-encoding`` other than ``chunked`` as llhttp frames it (any case,
+    trailing spaces): 501 for codings before a final chunked (RFC 9112 §6.1: the encoder
+    re-frames bodies and would drop them), else 400 (§6.3 rule 4: chunked not final, or
+    twice; and the forms llhttp would only refuse once the head was handed on, such as a
+    trailing HTAB or an empty list element)."""
+    if te.rstrip(" ").lower() == "chunked":
+        return
+    codings = [c for c in (x.strip(" \t").lower() for x in te.split(",")) if c]
+    if len(codings) > 1 and codings[-1] == "chunked" and codings.count("chunked") == 1:
+        raise ProtocolError(501, "Not Implemented")
+    raise ProtocolError(400, "Bad Request")
+
+
 class _Callbacks:
     """What httptools calls. ``on_body`` is the sink's own bound method: no extra frame."""
 
@@ -103,7 +131,8 @@ class _Callbacks:
 class RequestDecoder:
     __slots__ = ("sink", "max_head_size", "keep_alive", "upgrade", "protocol", "_parser",
                  "_cb", "_url", "_headers", "_head_size", "_in_head", "_in_message",
-                 "_pending", "_held", "_state", "_decided", "_whole", "_ended")
+                 "_pending", "_held", "_state", "_decided", "_whole", "_ended", "_upgrade_body",
+                 "_body_only")
 
     # _state: 0 parsing, 1 upgrade pending (bytes held), 2 tunnel, 3 dead (after an error)
 
@@ -133,6 +162,8 @@ class RequestDecoder:
         self._decided = 0  # a tunnel()/resume() that came before llhttp paused: 1 resume, 2 tunnel
         self._whole = getattr(sink, "on_message", None)
         self._ended = False  # the sink had the whole message: llhttp's end is not passed on
+        self._upgrade_body: bytes | None = None  # the framing of an upgrade request's body
+        self._body_only = False  # a parser is given a made-up head: say nothing of it
 
     # -- httptools callbacks (hot path: keep them small) --
 
@@ -140,7 +171,7 @@ class RequestDecoder:
         self._url = b""
         self._headers = JSObject()
         self._head_size = 0
-        self._pending = 0
+        self._pending = -1  # the read this head starts in is not counted (see feed)
         self._in_head = True
         self._in_message = True
         self._ended = False
@@ -172,6 +203,8 @@ class RequestDecoder:
             if k == "set-cookie":
                 h[k].append(v)
                 return
+            if k == "transfer-encoding":  # one list (RFC 9110 §5.3), checked as a whole
+                v = h[k] + ", " + v
         elif k == "set-cookie":
             h[k] = JSArray([v])
             return
@@ -190,23 +223,36 @@ class RequestDecoder:
         m = p.get_method()
         method = _METHODS.get(m)
         if method is None:
+            if m in _RTSP_ONLY:
+                raise ProtocolError(400, "Bad Request")
             method = _METHODS[m] = m.decode("latin-1")
         if "transfer-encoding" in h:
             te = h["transfer-encoding"]
-            if te.rpartition(",")[2].strip(" \t").lower() != "chunked":
-                # RFC 9112 §6.3 rule 4: a request body framed otherwise is unknowable (llhttp
-                # would only fail after the head was handed on)
+            if te != "chunked":
+                _check_transfer_encoding(te)
+            if proto == "HTTP/1.0":  # RFC 9112 §6.1: faulty framing (a 1.0 hop reads no chunks)
                 raise ProtocolError(400, "Bad Request")
         self._in_head = False
         self.protocol = proto
         self.keep_alive = keep_alive
         upgrading = p.should_upgrade()
+        body = None
         if upgrading:
-            if method != "CONNECT":
-                u = h.get("upgrade")
-                self.upgrade = not (type(u) is str and u.lower() == "h2c")  # h2c: a later issue
-            else:
+            # llhttp (through httptools) ends an upgrade request at its head: a body, if any,
+            # would be taken for tunnel bytes or for the next request
+            if "transfer-encoding" in h:
+                body = b"Transfer-Encoding: chunked\r\n"
+            elif h.get("content-length", "0").strip(" \t").lstrip("0"):
+                body = b"Content-Length: %d\r\n" % int(h["content-length"])
+            if method == "CONNECT":
+                if body is not None:
+                    raise ProtocolError(400, "Bad Request")  # RFC 9110 §9.3.6: no content
                 self.upgrade = True
+            else:
+                u = h.get("upgrade")
+                # h2c: the owner's to take over (or not); HTTP/1.0: RFC 9110 §7.8
+                self.upgrade = body is None and proto == "HTTP/1.1" \
+                    and not (type(u) is str and u.strip(" \t").lower() == "h2c")
         else:
             self.upgrade = False
         # The head in reference §4.1 key order: a copy of the template keeps the order and
@@ -227,6 +273,22 @@ class RequestDecoder:
             whole(head)
         else:
             self.sink.on_message_start(head)
+            if body is not None:
+                if self._decided == 2:
+                    return  # taken over at its head (h2c): the body is the owner's
+                # its end comes after the body, which a new parser reads (see _upgraded)
+                self._upgrade_body = b"PUT / HTTP/1.1\r\n" + body \
+                    + (b"" if keep_alive else b"Connection: close\r\n") + b"\r\n"
+                self._ended = True
+
+    def _body_head(self) -> None:
+        """``on_headers_complete`` of a parser that reads an upgrade request's body: the head
+        it is first given is made up (only its framing counts), later ones are requests."""
+        if self._body_only:
+            self._body_only = False
+            self._in_head = False
+            return
+        self._on_headers_complete()
 
     def _on_complete(self) -> None:
         self._in_message = False
@@ -246,26 +308,36 @@ class RequestDecoder:
             elif state == 2:
                 self.sink.on_tunnel(data)
             return
-        if self._in_head:
-            # llhttp buffers a header line itself until it ends: bound that here (one read of slack)
-            self._pending += len(data)
-            if self._pending + self._head_size > self.max_head_size:
-                return self._fail(431, "Request Header Fields Too Large")
         try:
             self._parser.feed_data(data)
+            if self._in_head:
+                # httptools buffers a header line until it ends, unseen by _on_header: bound the
+                # head by the reads that went into it whole (the first and the last one may hold
+                # other bytes too: they are slack, one read each)
+                pending = self._pending
+                if pending < 0:
+                    self._pending = 0  # the head began in this read
+                else:
+                    pending += len(data)
+                    self._pending = pending
+                    if pending > self.max_head_size:
+                        return self._fail(431, "Request Header Fields Too Large")
+            return
         except HttpParserUpgrade as e:
-            self._upgraded(data, e.args[0])
+            offset = e.args[0]
         except HttpParserCallbackError as e:
             err = e.__context__
             if type(err) is ProtocolError:
                 return self._fail(err.status, err.reason)
             if err is not None:
                 raise err  # a bug downstream: not the peer's fault
-            self._fail(400, "Bad Request")
+            return self._fail(400, "Bad Request")
         except HttpParserError as e:
             if str(e) == "Invalid HTTP version":  # llhttp's reason for HTTP/1.2, HTTP/3.0…
                 return self._fail(505, "HTTP Version Not Supported")
-            self._fail(400, "Bad Request")
+            return self._fail(400, "Bad Request")
+        # outside the handler: an error in what follows must not carry the upgrade as context
+        self._upgraded(data, offset)
 
     def feed_eof(self) -> None:
         """The peer closed. A message cut short is an error (the owner decides what to send)."""
@@ -285,9 +357,25 @@ class RequestDecoder:
                 self._state = 1
                 self._held = [rest] if rest else []
             return
-        # refused already, or an h2c upgrade we do not take: carry on with a fresh parser
+        # refused already, or an upgrade we do not take: carry on with a fresh parser
         self.upgrade = False
-        self._parser = HttpRequestParser(self._cb)
+        framing = self._upgrade_body
+        if framing is None:
+            self._parser = HttpRequestParser(self._cb)
+        else:
+            # the request's body comes first: a parser told its framing by a made-up head
+            # reads it (then the requests after it), its events going to the sink as usual
+            self._upgrade_body = None
+            cb = _Callbacks()
+            cb.on_message_begin = self._begin
+            cb.on_url = self._on_url
+            cb.on_header = self._on_header
+            cb.on_headers_complete = self._body_head
+            cb.on_body = self.sink.on_body
+            cb.on_message_complete = self._on_complete
+            self._parser = HttpRequestParser(cb)
+            self._body_only = True
+            self._parser.feed_data(framing)
         if rest:
             self.feed(rest)
 

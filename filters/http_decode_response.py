@@ -14,10 +14,12 @@ Rules:
 - Head (reference §4.2): ``{protocol, headers, status, statusText}``; names lower-cased, repeated
   headers overwrite except ``set-cookie`` (array). ``statusText`` is the whole reason phrase.
 - Framing, in order: 1xx interim (101 -> tunnel); CONNECT expected and 2xx -> tunnel; HEAD
-  expected (``bodiless``), 204, 304 -> no body; ``transfer-encoding`` ending in ``chunked`` ->
-  chunked (extensions skipped, trailers ignored); other ``transfer-encoding`` -> until close;
-  ``content-length`` (digits only; two different values are an error) -> that many bytes;
-  else until close.
+  expected (``bodiless``), 204, 304 -> no body; ``transfer-encoding`` (all its lines, one list)
+  whose final coding is ``chunked`` (and no other is) -> chunked (any number of leading zeros
+  in a size, extensions skipped, trailers checked as field lines, then ignored); other
+  ``transfer-encoding`` -> until close (RFC 9112 §6.3 rule 3), but an error in an HTTP/1.0
+  response (§6.1: its framing is faulty); ``content-length`` (digits, then optional blanks; two
+  different values are an error) -> that many bytes; else until close.
 - Malformed input -> ``on_error(502, 'Bad Gateway')``; a head over ``max_head_size`` -> 502 too
   (a gateway answers for its upstream).
 """
@@ -37,8 +39,10 @@ from .http_decode import _NAMES, DEFAULT_MAX_HEAD_SIZE, header_name
 _HEAD = re.compile(
     rb"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: ([\t \x21-\x7e\x80-\xff]*))?"
     rb"((?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t \x21-\x7e\x80-\xff]*)*)")
-_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,15})[\t ]*(?:;[\t \x21-\x7e\x80-\xff]*)?")
-_DIGITS = re.compile(r"[0-9]{1,18}")
+# possessive: a line of zeros that fails must not backtrack (any number of leading zeros)
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]++)[\t ]*+(?:;[\t \x21-\x7e\x80-\xff]*+)?")
+_FIELD_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t \x21-\x7e\x80-\xff]*")  # a trailer
+_DIGITS = re.compile(r"[0-9]{1,18}[\t ]*")  # OWS after a value is not part of it (RFC 9112 §5)
 
 # The head in reference §4.2 key order: a copy of the template is cheaper than keywords.
 _HEAD_TEMPLATE = {"protocol": "HTTP/1.1", "headers": None, "status": 0, "statusText": ""}
@@ -164,11 +168,13 @@ class ResponseDecoder:
                 v = value.decode("utf-8", "surrogateescape")
             # store_header() inlined: later values overwrite, set-cookie collects an array
             if k in headers:
-                if k == "content-length" and headers[k] != v:
+                if k == "content-length" and headers[k].rstrip(" \t") != v.rstrip(" \t"):
                     raise _Malformed  # RFC 9112 §6.3 rule 5: conflicting lengths
                 if k == "set-cookie":
                     headers[k].append(v)
                     continue
+                if k == "transfer-encoding":  # one list (RFC 9110 §5.3): its final coding counts
+                    v = headers[k] + ", " + v
             elif k == "set-cookie":
                 headers[k] = JSArray([v])
                 continue
@@ -182,7 +188,7 @@ class ResponseDecoder:
         head["status"] = status
         if reason:
             head["statusText"] = reason.decode("utf-8", "surrogateescape")
-        self._frame(status, headers)
+        self._frame(status, headers, proto)
         state = self._state
         whole = self._whole
         if whole is not None and status >= 200:
@@ -201,7 +207,7 @@ class ResponseDecoder:
             self.sink.on_message_end(None)
         return end + 4
 
-    def _frame(self, status: int, headers: JSObject) -> None:
+    def _frame(self, status: int, headers: JSObject, proto: bytes) -> None:
         if status < 200:
             self._state = TUNNEL if status == 101 else HEAD
             return
@@ -211,14 +217,17 @@ class ResponseDecoder:
         elif bodiless or status == 204 or status == 304:
             self._state = HEAD
         elif "transfer-encoding" in headers:
+            if proto != b"1":
+                raise _Malformed  # RFC 9112 §6.1: an HTTP/1.0 message with transfer-encoding
             te = headers["transfer-encoding"]
-            chunked = te.rpartition(",")[2].strip(" \t").lower() == "chunked"
-            self._state = CHUNK_SIZE if chunked else UNTIL_CLOSE
+            if te != "chunked":
+                te = _final_coding(te)
+            self._state = CHUNK_SIZE if te == "chunked" else UNTIL_CLOSE
         elif "content-length" in headers:
             cl = headers["content-length"]
             if _DIGITS.fullmatch(cl) is None:
                 raise _Malformed
-            self._remaining = int(cl)
+            self._remaining = int(cl)  # int() takes the trailing blanks
             self._state = LENGTH if self._remaining else HEAD
         else:
             self._state = UNTIL_CLOSE
@@ -243,7 +252,10 @@ class ResponseDecoder:
             m = _CHUNK_SIZE.fullmatch(buf, pos, eol)
             if m is None:
                 raise _Malformed
-            size = int(m.group(1), 16)
+            digits = m.group(1)
+            if len(digits) > 15 and len(digits.lstrip(b"0")) > 15:
+                raise _Malformed  # past 2**60: no body is that long
+            size = int(digits, 16)
             if size:
                 self._remaining = size
                 self._state = CHUNK_DATA
@@ -256,7 +268,7 @@ class ResponseDecoder:
             self.sink.on_message_end(None)
             return eol + 2
         self._trailer_size += eol - pos + 2
-        if self._trailer_size > self.max_head_size:
+        if self._trailer_size > self.max_head_size or _FIELD_LINE.fullmatch(buf, pos, eol) is None:
             raise _Malformed
         return eol + 2
 
@@ -268,6 +280,15 @@ class ResponseDecoder:
     @property
     def dead(self) -> bool:
         return self._state == DEAD
+
+
+def _final_coding(te: str) -> str:
+    """The last coding of a transfer-encoding list (empty elements aside, RFC 9110 §5.6.1),
+    lower-cased; chunked twice is malformed (RFC 9112 §6.1: a sender MUST NOT)."""
+    codings = [c for c in (x.strip(" \t").lower() for x in te.split(",")) if c]
+    if codings.count("chunked") > 1:
+        raise _Malformed
+    return codings[-1] if codings else ""
 
 
 class _Malformed(Exception):

@@ -56,4 +56,40 @@ CASES = [
     (b"GET / HTTP/1.2\r\n\r\n", [("error", 505)]),
     (b"GET / HTTP/0.9\r\n\r\n", [("error", 505)]),
     (b"GET / HTTP/2.0\r\n\r\n", [("error", 505)]),
+    # -- found by the differential run against h11 (differential.py) --
+    # an error after an upgrade the decoder does not take (h2c) is a 400, not a raised exception
+    (b"GET / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\nG@T / HTTP/1.1\r\n\r\n",
+     [req("GET", "/", [("connection", "upgrade"), ("upgrade", "h2c")]), END, ("error", 400)]),
+    # an upgrade request's body is its body (llhttp ends it at the head): not the next request
+    # (smuggling) nor tunnel bytes; an upgrade with a body is served as a plain request
+    (b"POST / HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nContent-Length: 23\r\n\r\n"
+     b"GET /admin HTTP/1.1\r\n\r\nGET /n HTTP/1.1\r\n\r\n",
+     [req("POST", "/", [("connection", "Upgrade, HTTP2-Settings"), ("upgrade", "h2c"), ("content-length", "23")]),
+      body(b"GET /admin HTTP/1.1\r\n\r\n"), END, req("GET", "/n"), END]),
+    (b"POST / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: h2c\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"17\r\nGET /admin HTTP/1.1\r\n\r\n\r\n0\r\n\r\nGET /n HTTP/1.1\r\n\r\n",
+     [req("POST", "/", [("connection", "upgrade"), ("upgrade", "h2c"), ("transfer-encoding", "chunked")]),
+      body(b"GET /admin HTTP/1.1\r\n\r\n"), END, req("GET", "/n"), END]),
+    (b"POST /ws HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\nContent-Length: 3\r\n\r\nabc"
+     b"GET /n HTTP/1.1\r\n\r\n",
+     [req("POST", "/ws", [("connection", "upgrade"), ("upgrade", "websocket"), ("content-length", "3")]),
+      body(b"abc"), END, req("GET", "/n"), END]),
+    # Upgrade on HTTP/1.0 is ignored (RFC 9110 §7.8): what follows is HTTP
+    (b"GET / HTTP/1.0\r\nConnection: keep-alive, upgrade\r\nUpgrade: websocket\r\n\r\nGET /n HTTP/1.1\r\n\r\n",
+     [req("GET", "/", [("connection", "keep-alive, upgrade"), ("upgrade", "websocket")], "HTTP/1.0"), END,
+      req("GET", "/n"), END]),
+    # CONNECT has no content (RFC 9110 §9.3.6): a body would be framed two ways
+    (b"CONNECT h:443 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", [("error", 400)]),
+    (b"CONNECT h:443 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [("error", 400)]),
+    # transfer codings before chunked: 501 (one header or two); forms llhttp would only refuse
+    # after the head (a trailing HTAB): 400 at once; HTTP/1.0 with transfer-encoding: 400
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", [("error", 501)]),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     [("error", 501)]),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n", [("error", 400)]),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: Chunked \r\n\r\n0\r\n\r\n",
+     [req("POST", "/", [("transfer-encoding", "Chunked ")]), END]),
+    (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [("error", 400)]),
+    # an RTSP request (llhttp takes RTSP-only methods with RTSP/1.x) is not HTTP
+    (b"DESCRIBE / RTSP/1.0\r\n\r\n", [("error", 400)]),
 ]

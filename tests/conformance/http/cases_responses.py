@@ -59,4 +59,26 @@ CASES = [
     # cut short by the peer
     (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab",
      [res(200, "OK", [("content-length", "5")]), body(b"ab"), ("error", 502)], [], True),
+    # -- found by the differential run against h11 (differential.py) --
+    # OWS after a content-length is not part of it (RFC 9112 §5), repeated equal lengths too
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 3 \r\n\r\nabc",
+     [res(200, "OK", [("content-length", "3 ")]), body(b"abc"), END]),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\t\r\n\r\nabc",
+     [res(200, "OK", [("content-length", "3\t")]), body(b"abc"), END]),
+    # trailers are field lines (RFC 9112 §7.1.2): anything else is malformed
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nbad trailer\r\n\r\n",
+     [res(200, "OK", [("transfer-encoding", "chunked")]), body(b"a"), ("error", 502)]),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n folded\r\n\r\n",
+     [res(200, "OK", [("transfer-encoding", "chunked")]), body(b"a"), ("error", 502)]),
+    # leading zeros in a chunk size are not a size limit
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000001\r\na\r\n0\r\n\r\n",
+     [res(200, "OK", [("transfer-encoding", "chunked")]), body(b"a"), END]),
+    # transfer-encoding lines are one list: its final coding decides, chunked twice is malformed
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: \r\n\r\n1\r\na\r\n0\r\n\r\n",
+     [res(200, "OK", [("transfer-encoding", "chunked, ")]), body(b"a"), END]),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\nxyz",
+     [res(200, "OK", [("transfer-encoding", "chunked, gzip")]), body(b"xyz"), END], [], True),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n1\r\na\r\n0\r\n\r\n", [("error", 502)]),
+    # HTTP/1.0 with transfer-encoding: faulty framing (RFC 9112 §6.1)
+    (b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n", [("error", 502)]),
 ]

@@ -270,3 +270,75 @@ OK2 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 ])
 def test_response_decoder_hands_over_whole_what_one_read_holds(pieces, expect, wholes) -> None:
     assert feed_response(pieces, expect, sink=WholeRecorder).wholes == wholes
+
+
+# -- found by the differential run against h11 (tests/conformance/http/differential.py) --
+
+def test_head_limit_counts_only_head_bytes() -> None:
+    """A head split across reads, its last read carrying a body past the head limit, and a
+    valid head under the limit trickled in small reads: neither is a 431 (the bound once took
+    whole reads for head bytes and counted finished lines twice)."""
+    head = b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 40000\r\n\r\n"
+    rec = feed_request([head[:10], head[10:] + b"x" * 40000])
+    assert [e[0] for e in rec.events] == ["start", "body", "end"]
+    rec = feed_request([b"GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST /up HTTP/1.1\r\nHo",
+                        head[21:] + b"x" * 40000])
+    assert [e[0] for e in rec.events] == ["start", "end", "start", "body", "end"]
+    big = b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: %s\r\n" % (i, b"v" * 90) for i in range(200)) + b"\r\n"
+    assert len(big) < 32768
+    for step in (1, 100, 1000, 5000):
+        rec = feed_request([big[i:i + step] for i in range(0, len(big), step)])
+        assert [e[0] for e in rec.events] == ["start", "end"], step
+
+
+def test_endless_header_line_is_431_in_small_reads() -> None:
+    rec = Recorder()
+    d = RequestDecoder(rec)
+    d.feed(b"GET / HTTP/1.1\r\nX: ")
+    for _ in range(40):
+        d.feed(b"a" * 1000)
+    assert rec.events == [("error", 431)]
+
+
+def test_upgrade_with_a_body_is_a_plain_request() -> None:
+    """llhttp ends an upgrade request at its head; its body must not be taken for tunnel bytes
+    or the next request: the decoder reads it and reports no upgrade."""
+    seen = []
+
+    class Sink(Recorder):
+        def on_message_start(self, head):
+            super().on_message_start(head)
+            seen.append(d.upgrade)
+    raw = (b"POST /ws HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /n HTTP/1.1\r\n\r\n")
+    for pieces in splits(raw):
+        seen.clear()
+        rec = Sink()
+        d = RequestDecoder(rec)
+        for p in pieces:
+            d.feed(p)
+        assert seen == [False, False] and not d.upgrade, pieces
+        assert [e[0] for e in rec.events] == ["start", "body", "end", "start", "end"]
+    rec = Recorder()
+    d = RequestDecoder(rec)
+    d.feed(raw[:raw.index(b"abc")])
+    d.feed_eof()
+    assert rec.events[-1] == ("error", 400)  # its body cut short
+
+
+def test_owner_taking_an_upgrade_at_its_head_gets_the_body_as_tunnel_bytes() -> None:
+    """The server's h2c take-over: upgrade set and tunnel() called inside on_message_start; the
+    request ends at its head and its content-length body goes to the tunnel (HTTP/2 reads it)."""
+    class Sink(Recorder):
+        def on_message_start(self, head):
+            super().on_message_start(head)
+            d.upgrade = True
+            d.tunnel()
+    raw = (b"POST /up HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+           b"HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: 3\r\n\r\nabcPRI * HTTP/2.0")
+    for pieces in splits(raw):
+        rec = Sink()
+        d = RequestDecoder(rec)
+        for p in pieces:
+            d.feed(p)
+        assert rec.events[1:] == [("end",), ("tunnel", b"abcPRI * HTTP/2.0")], pieces
