@@ -92,4 +92,21 @@ CASES = [
     (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [("error", 400)]),
     # an RTSP request (llhttp takes RTSP-only methods with RTSP/1.x) is not HTTP
     (b"DESCRIBE / RTSP/1.0\r\n\r\n", [("error", 400)]),
+    # transfer-encoding lines are one list; a request's must end in chunked, once (RFC 9112
+    # §6.3): chunked twice, or a coding after it, or none at all is a 400
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", [("error", 400)]),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     [("error", 400)]),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", [("error", 400)]),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nabc", [("error", 400)]),
+    # OWS after a content-length is not part of it
+    (b"POST / HTTP/1.1\r\nContent-Length: 3 \r\n\r\nabc",
+     [req("POST", "/", [("content-length", "3 ")]), body(b"abc"), END]),
+    # leading zeros in a chunk size are not a size limit; trailers are field lines
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n000000000000000000003\r\nabc\r\n0\r\n\r\n",
+     [req("POST", "/", [("transfer-encoding", "chunked")]), body(b"abc"), END]),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nbad trailer\r\n\r\n",
+     [req("POST", "/", [("transfer-encoding", "chunked")]), body(b"a"), ("error", 400)]),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n folded\r\n\r\n",
+     [req("POST", "/", [("transfer-encoding", "chunked")]), body(b"a"), ("error", 400)]),
 ]

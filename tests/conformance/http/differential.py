@@ -967,6 +967,27 @@ def run_ours(case: Case, pieces: list[bytes], whole: bool = False) -> Outcome:
 _H11_STEP = 4096  # h11 bounds only incomplete events: feed it in steps so a long head is refused
 
 
+class _Feed:
+    """Feeds one side's bytes to an h11 connection in steps as it asks for them; the end of the
+    bytes is h11's end of stream."""
+
+    def __init__(self, conn: h11.Connection, data: bytes) -> None:
+        self.conn, self.data, self.fed = conn, data, 0
+
+    def next_event(self):
+        while True:
+            ev = self.conn.next_event()
+            if ev is not h11.NEED_DATA:
+                return ev
+            chunk = self.data[self.fed:self.fed + _H11_STEP]
+            self.fed += len(chunk)
+            self.conn.receive_data(chunk)  # b"" once all is fed: the peer closed
+
+    def rest(self) -> bytes:
+        """What follows the last event: h11's unread bytes and those not fed yet."""
+        return bytes(self.conn.trailing_data[0]) + self.data[self.fed:]
+
+
 def _rfc_upgrade(req: h11.Request) -> bool:
     """Whether the h11 peer (a server) takes the upgrade h11 saw proposed: as RFC 9110 §7.8 asks
     (Upgrade named in Connection, HTTP/1.1), and not h2c, which pipyd's decoder leaves to its
@@ -980,24 +1001,16 @@ def _rfc_upgrade(req: h11.Request) -> bool:
 
 def run_h11_requests(case: Case) -> Outcome:
     c = h11.Connection(h11.SERVER, max_incomplete_event_size=DEFAULT_MAX_HEAD_SIZE)
-    data = case.data
-    fed = 0
+    feed = _Feed(c, case.data)
     msgs: list = []
     cur: list | None = None
     req: h11.Request | None = None
     while True:
         try:
-            ev = c.next_event()
+            ev = feed.next_event()
         except h11.RemoteProtocolError as e:
             return Outcome(tuple(msgs), (len(msgs), "body" if cur is not None else "head"),
                            status=e.error_status_hint)
-        if ev is h11.NEED_DATA:
-            if fed < len(data):
-                c.receive_data(data[fed:fed + _H11_STEP])
-                fed += _H11_STEP
-            else:
-                c.receive_data(b"")
-            continue
         if type(ev) is h11.Request:
             req = ev
             cur = [(ev.method, ev.target, ev.http_version), _h11_headers(ev.headers), b""]
@@ -1011,8 +1024,7 @@ def run_h11_requests(case: Case) -> Outcome:
                     c.send(h11.Response(status_code=200, headers=[]))
                 else:
                     c.send(h11.InformationalResponse(status_code=101, headers=[("Upgrade", "x")]))
-                rest = bytes(c.trailing_data[0]) + data[fed:]
-                return Outcome(tuple(msgs), tunnel=rest or None)
+                return Outcome(tuple(msgs), tunnel=feed.rest() or None)
             c.send(h11.Response(status_code=404 if req.method == b"CONNECT" else 200,
                                 headers=[("Content-Length", "0")]))
             c.send(h11.EndOfMessage())
@@ -1027,8 +1039,7 @@ def run_h11_requests(case: Case) -> Outcome:
 
 def run_h11_responses(case: Case) -> Outcome:
     c = h11.Connection(h11.CLIENT, max_incomplete_event_size=DEFAULT_MAX_HEAD_SIZE)
-    data = case.data
-    fed = 0
+    feed = _Feed(c, case.data)
     msgs: list = []
     cur: list | None = None
     reqs = list(case.requests)
@@ -1054,23 +1065,15 @@ def run_h11_responses(case: Case) -> Outcome:
         return Outcome(())
     while True:
         try:
-            ev = c.next_event()
+            ev = feed.next_event()
         except h11.RemoteProtocolError as e:
             return Outcome(tuple(msgs), (len(msgs), "body" if cur is not None else "head"),
                            status=e.error_status_hint)
-        if ev is h11.NEED_DATA:
-            if fed < len(data):
-                c.receive_data(data[fed:fed + _H11_STEP])
-                fed += _H11_STEP
-            else:
-                c.receive_data(b"")
-            continue
         if ev is h11.PAUSED:
             if c.their_state is h11.SWITCHED_PROTOCOL:
                 if cur is not None:
                     msgs.append(tuple(cur))
-                rest = bytes(c.trailing_data[0]) + data[fed:]
-                return Outcome(tuple(msgs), tunnel=rest or None)
+                return Outcome(tuple(msgs), tunnel=feed.rest() or None)
             raise AssertionError(f"h11 paused in {c.states}")  # pragma: no cover
         t = type(ev)
         if t is h11.InformationalResponse or t is h11.Response:
