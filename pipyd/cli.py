@@ -262,9 +262,29 @@ def _display(value: Any) -> str:
     return value if type(value) is str else js_inspect(value)
 
 
+def raise_open_files_limit() -> tuple[int, int]:
+    """Take the hard limit on open files as the soft one, as Go's runtime does for every
+    program and nginx's worker_rlimit_nofile is set for: a proxied connection holds two
+    descriptors, and the soft limit of 1,024 many systems start processes with would cap the
+    daemon at about 500 of them. Returns the (before, after) soft limits."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft == resource.RLIM_INFINITY or soft >= hard:
+        return soft, soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError) as e:
+        log.warn(f"[pipyd] could not raise the open-files limit from {soft} to {hard}: {e}")
+        return soft, soft
+    return soft, hard
+
+
 def run_worker(o: Options) -> int:
     """Runs one worker on a uvloop event loop until it stops; returns the exit code."""
     import uvloop
+    before, after = raise_open_files_limit()
+    if after != before:
+        log.debug(f"[pipyd] open-files limit raised from {before} to {after}")
     o.settle_heap = True  # this process is the daemon: its heap is ours to tune
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(Daemon(o).run())

@@ -19,6 +19,7 @@ both directions goes through ``flow.TransportFlow``.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import itertools
 import socket
@@ -37,6 +38,10 @@ SOL_IP = 0
 SO_ORIGINAL_DST = 80  # linux/netfilter_ipv4.h: the pre-REDIRECT destination (transparent)
 IP_TRANSPARENT = 19  # linux/in.h
 BACKLOG = 1024
+# accept() ran out of descriptors or memory: peers wait in the backlog and accepting resumes
+# when one of ours closes, or after this long (nginx waits 500 ms too)
+ACCEPT_RETRY = 0.5
+_STARVED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _new = object.__new__
 
 
@@ -243,6 +248,9 @@ class TCPListener(Listener):
         self.server: asyncio.AbstractServer | None = None
         self.accepting = False
         self.pending = 0  # accepted sockets whose protocol is not made yet (limited mode)
+        # out of descriptors: when it began (loop time) and the pending retry
+        self.starved_since: float | None = None
+        self.retry: asyncio.TimerHandle | None = None
 
     @property
     def pipelines(self) -> int:
@@ -279,11 +287,19 @@ class TCPListener(Listener):
         while len(self.connections) + self.pending < limit:
             try:
                 conn, _ = self.sock.accept()
-            except (BlockingIOError, InterruptedError):
+            except BlockingIOError:
+                if self.starved_since is not None:  # caught up with the backlog
+                    self._fed()
                 return
-            except OSError as e:  # EMFILE and friends: try again on the next readiness
-                log.error(f"[listener] error accepting connection: {e}")
+            except InterruptedError:
                 return
+            except OSError as e:
+                if e.errno in _STARVED:
+                    self._starve(e)
+                    return
+                # one peer's failure (aborted before we took it, refused by a firewall rule)
+                log.warn(f"[listener] error accepting connection on {self.describe()}: {e}")
+                continue
             conn.setblocking(False)
             self.pending += 1
             self.loop.create_task(self._adopt(conn))
@@ -298,6 +314,28 @@ class TCPListener(Listener):
         finally:
             self.pending -= 1
             self._maybe_resume_accept()
+
+    def _starve(self, e: OSError) -> None:
+        """Out of descriptors: the listening socket stays readable, so polling it again would
+        spin (and log) at full speed. Stop, say so once, and retry later or on a close."""
+        self._pause_accept()
+        if self.starved_since is None:
+            self.starved_since = self.loop.time()
+            log.error(f"[listener] cannot accept on {self.describe()}: {e.strerror}; "
+                      f"{len(self.connections) + self.pending} connections open, new ones wait "
+                      f"in the backlog (raise the open-files limit, ulimit -n, or set "
+                      f"maxConnections below it)")
+        if self.retry is not None:
+            self.retry.cancel()
+        self.retry = self.loop.call_later(ACCEPT_RETRY, self._maybe_resume_accept)
+
+    def _fed(self) -> None:
+        waited = self.loop.time() - self.starved_since
+        self.starved_since = None
+        if self.retry is not None:
+            self.retry.cancel()
+            self.retry = None
+        log.info(f"[listener] accepting again on {self.describe()} after {waited:.1f} s")
 
     def _pause_accept(self) -> None:
         if self.accepting:
@@ -328,6 +366,9 @@ class TCPListener(Listener):
             self.server = None
         else:
             self._pause_accept()
+            if self.retry is not None:
+                self.retry.cancel()
+                self.retry = None
             self.sock.close()
         self.sock = None
         log.info(f"[listener] Stopped listening on {self.describe()}")

@@ -29,12 +29,20 @@ class Daemon:
         self.proc: subprocess.Popen | None = None
         self.log_path = self.codebase / "pipyd.log"
 
-    def start(self, ports: list[int] = (), wait_for: str | None = None, timeout: float = 20.0) -> "Daemon":
+    def start(self, ports: list[int] = (), wait_for: str | None = None, timeout: float = 20.0,
+              open_files: tuple[int, int] | None = None) -> "Daemon":
+        """``open_files``: the (soft, hard) RLIMIT_NOFILE the daemon starts with."""
         self.log_file = open(self.log_path, "wb")
+        limit = None
+        if open_files is not None:
+            import resource
+
+            def limit() -> None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, open_files)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pipyd.cli", *self.args, str(self.codebase / self.entry)],
             cwd=self.codebase, stdout=self.log_file, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=limit)
         deadline = time.monotonic() + timeout
         for port in ports:
             self._wait_port(port, deadline)
