@@ -371,16 +371,27 @@ class ExprMixin:
                 continue
             key = self.prop_key(prop)
             name = key.value if isinstance(key, ast.Constant) else ""
+            anonymous = prop.value.type in _FUNCTIONS and prop.value.id is None
+            if anonymous and not isinstance(key, ast.Constant):
+                # a computed key names the function when it is known: key, then value
+                t = self.fresh("k")
+                key = ast.NamedExpr(ast.Name(t, STORE), key)
+                kind = prop.kind if prop.kind in ("get", "set") else ""
+                named = _call("name_function", locate(self.function(prop.value, ""), prop.value),
+                              ast.Name(t, LOAD), ast.Constant(kind))
+            else:
+                named = None
             if prop.kind in ("get", "set"):
                 # an accessor property (§13.2.5.5 MethodDefinitionEvaluation): the object is an
                 # AccessorObject from its start, and every later property a define step
-                fn = self.named(prop.value, f"{prop.kind} {name}" if name else prop.kind)
+                fn = named or self.named(prop.value, f"{prop.kind} {name}" if name else prop.kind)
                 if not steps:
                     steps.append(ast.Constant(None))  # marks the object as an AccessorObject
                 steps.append(_call("define_property", ast.Name(obj, LOAD), key, fn,
                                    ast.Constant(1 if prop.kind == "get" else 2)))
                 continue
-            value = self.named(prop.value, name) if prop.value.type in _FUNCTIONS else self.expr(prop.value)
+            value = named or (self.named(prop.value, name) if prop.value.type in _FUNCTIONS
+                              else self.expr(prop.value))
             if steps:
                 steps.append(_call("set", ast.Name(obj, LOAD), key, value))
             else:

@@ -24,7 +24,7 @@ _HELPER_NAMES = (
     "truthy", "typeof", "inc", "dec", "iterate", "forin_keys", "spread_into", "catch_value",
     "typeof_free", "const_assign", "template", "tagged_strings", "to_object_key",
     "require_object", "object_rest", "to_list", "at", "slice_rest", "arg", "rest_args",
-    "update_member", "regexp",
+    "update_member", "regexp", "name_function",
 )
 
 

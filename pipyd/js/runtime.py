@@ -44,6 +44,9 @@ PROTO_BY_TYPE: dict[type, dict[str, Callable[..., Any]]] = {}
 FN_INFO: dict[Any, tuple[str, int]] = {}
 # Properties scripts set on plain (arrow/builtin) functions.
 FN_PROPS: "weakref.WeakKeyDictionary[Any, JSObject]" = weakref.WeakKeyDictionary()
+# Names given at run time to arrows made under a computed key ({[k]: () => 1}): one code object
+# makes them all, so FN_INFO cannot hold these.
+FN_NAMES: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 
 
 class Accessor:
@@ -270,9 +273,27 @@ def _builtin_info(f: Any) -> tuple[str, int] | None:
         return None
 
 
+def name_function(f: Any, key: str, prefix: str = "") -> Any:
+    """SetFunctionName (§10.2.9) for an anonymous function defined under a computed key (the
+    compiler names the others); ``prefix`` is "get"/"set" for accessors."""
+    name = f"{prefix} {key}" if prefix else key
+    if type(f) is JSFunction:
+        f.name = name
+    else:
+        FN_NAMES[f] = name
+    return f
+
+
 def fn_name(f: Any) -> str:
     if type(f) is JSFunction:
         return f.name
+    if FN_NAMES:
+        try:
+            name = FN_NAMES.get(f)
+        except TypeError:  # not weakly referenceable: never named at run time
+            name = None
+        if name is not None:
+            return name
     code = getattr(f, "__code__", None)
     info = FN_INFO.get(code) if code is not None else None
     if info is not None:

@@ -128,6 +128,13 @@ OBJECTS_ARRAYS = [
     ("'a-b-c'.split('-')", ["a", "b", "c"]), ("'  x '.trim()", "x"), ("(255).toString(16)", "ff"),
     ("(1.005).toFixed(2)", "1.00"), ("true.toString()", "true"), ("let f = x => x; f.name", "f"),
     ("(function (a, b) {}).length", 2), ("((a, b = 1, ...c) => 0).length", 1), ("let o = {m: () => 1}; o.m.name", "m"),
+    # a computed key names an anonymous function (§13.2.5.5 via SetFunctionName); a comma
+    # expression is not a function definition, so its arrow stays unnamed
+    ("({['f' + 1]: function () {}}).f1.name", "f1"), ("({[1 + 1]: () => 1})[2].name", "2"),
+    ("({['m']() {}}).m.name", "m"), ("({['q']: function named() {}}).q.name", "named"),
+    ("Object.getOwnPropertyDescriptor({get ['a' + 'b']() { return 1 }}, 'ab').get.name", "get ab"),
+    ("let f = () => 1; ({['z']: f}).z.name", "f"),
+    ("let log = []; let o = {[(log.push('k'), 'k')]: (log.push('v'), () => 0)}; log.join() + o.k.name", "k,v"),
     ("undefined.x", Throws("TypeError", "Cannot read properties of undefined (reading 'x')")),
     ("null.x", Throws("TypeError", "Cannot read properties of null (reading 'x')")),
     ("let o; o.a.b", Throws("TypeError", "reading 'a'")), ("let o = {}; o.a.b", Throws("TypeError", "reading 'b'")),
