@@ -477,7 +477,7 @@ def _set_slow(obj: Any, key: Any, value: Any) -> Any:
 def delete(obj: Any, key: Any) -> bool:
     """``delete obj[key]`` (§13.5.1): removes an own property; array elements become holes."""
     if obj is undefined or obj is None:
-        raise type_error(f"Cannot convert undefined or null to object")
+        raise type_error("Cannot convert undefined or null to object")
     if type(obj) is JSArray:
         i = array_index(key)
         if i < 0 and type(key) is not str:
